@@ -1,0 +1,148 @@
+#include "format/chunk_codec.h"
+
+#include <cstring>
+
+namespace arca::format {
+namespace {
+
+constexpr int kZstdLevel = 1;  // measured: higher levels are slower and no smaller on weights
+constexpr char kAadLabel[] = "arca/v1/chunk";  // 13 bytes, no NUL
+
+bool Pays(std::size_t encoded, std::size_t plain) { return encoded <= plain - plain / 32 && encoded < plain; }
+
+std::array<std::uint8_t, 13 + kChunkIdSize + 1 + 8> MakeAad(const ChunkId& id, ChunkEncoding e,
+                                                            std::uint64_t plain_size) {
+  std::array<std::uint8_t, 13 + kChunkIdSize + 1 + 8> aad;
+  std::memcpy(aad.data(), kAadLabel, 13);
+  std::memcpy(aad.data() + 13, id.data(), id.size());
+  aad[13 + kChunkIdSize] = std::uint8_t(e);
+  StoreLe64(aad.data() + 13 + kChunkIdSize + 1, plain_size);
+  return aad;
+}
+
+}  // namespace
+
+std::string_view EncodingName(ChunkEncoding e) {
+  switch (e) {
+    case ChunkEncoding::kRaw: return "raw";
+    case ChunkEncoding::kZstd: return "zstd";
+    case ChunkEncoding::kBg2: return "bg2";
+  }
+  return "unknown";
+}
+
+Result<ChunkEncoding> ParseEncoding(std::string_view name) {
+  if (name == "raw") return ChunkEncoding::kRaw;
+  if (name == "zstd") return ChunkEncoding::kZstd;
+  if (name == "bg2") return ChunkEncoding::kBg2;
+  return InvalidArgumentError("unknown chunk encoding \"" + std::string(name.substr(0, 32)) + "\"");
+}
+
+ChunkEncoder::ChunkEncoder() : cctx_(ZSTD_createCCtx()) {
+  if (!cctx_) std::abort();
+  ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, kZstdLevel);
+  ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 0);  // AES-GCM authenticates
+}
+
+bool ChunkEncoder::Zstd(ByteSpan plain, Bytes* out) {
+  out->resize(ZSTD_compressBound(plain.size()));
+  std::size_t n = ZSTD_compress2(cctx_.get(), out->data(), out->size(), plain.data(), plain.size());
+  if (ZSTD_isError(n) || !Pays(n, plain.size())) return false;
+  out->resize(n);
+  return true;
+}
+
+bool ChunkEncoder::Bg2(ByteSpan plain, Bytes* out) {
+  const std::size_t pairs = plain.size() / 2;
+  if (pairs == 0) return false;
+  scratch_.resize(pairs);
+  // Little-endian 16-bit floats: byte 1 holds sign and exponent (compressible),
+  // byte 0 the low mantissa bits (close to random; stored raw).
+  const std::size_t bound = ZSTD_compressBound(pairs);
+  out->resize(4 + bound + pairs + plain.size() % 2);
+  std::uint8_t* lo = out->data() + 4 + bound;  // temporarily past the bound; moved below
+  for (std::size_t i = 0; i < pairs; ++i) {
+    lo[i] = plain[2 * i];
+    scratch_[i] = plain[2 * i + 1];
+  }
+  std::size_t z = ZSTD_compress2(cctx_.get(), out->data() + 4, bound, scratch_.data(), pairs);
+  if (ZSTD_isError(z)) return false;
+  StoreLe32(out->data(), std::uint32_t(z));
+  std::memmove(out->data() + 4 + z, lo, pairs);
+  std::size_t size = 4 + z + pairs;
+  if (plain.size() % 2) (*out)[size++] = plain.back();
+  out->resize(size);
+  return Pays(size, plain.size());
+}
+
+ChunkEncoding ChunkEncoder::Encode(ByteSpan plain, bool float16, Bytes* out) {
+  if (float16 && Bg2(plain, out)) return ChunkEncoding::kBg2;
+  if (!float16 && Zstd(plain, out)) return ChunkEncoding::kZstd;
+  out->assign(plain.begin(), plain.end());
+  return ChunkEncoding::kRaw;
+}
+
+ChunkDecoder::ChunkDecoder() : dctx_(ZSTD_createDCtx()) {
+  if (!dctx_) std::abort();
+}
+
+Status ChunkDecoder::Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<std::uint8_t> out) {
+  const std::size_t n = out.size();
+  switch (encoding) {
+    case ChunkEncoding::kRaw:
+      if (encoded.size() != n) return CorruptionError("raw chunk has " + std::to_string(encoded.size()) + " bytes, manifest says " + std::to_string(n));
+      std::memcpy(out.data(), encoded.data(), n);
+      return Status::Ok();
+    case ChunkEncoding::kZstd: {
+      unsigned long long declared = ZSTD_getFrameContentSize(encoded.data(), encoded.size());
+      if (declared != n) return CorruptionError("zstd frame declares " + std::to_string(declared) + " bytes, manifest says " + std::to_string(n));
+      std::size_t got = ZSTD_decompressDCtx(dctx_.get(), out.data(), n, encoded.data(), encoded.size());
+      if (ZSTD_isError(got) || got != n) return CorruptionError("zstd chunk does not decode to " + std::to_string(n) + " bytes");
+      return Status::Ok();
+    }
+    case ChunkEncoding::kBg2: {
+      const std::size_t pairs = n / 2;
+      if (encoded.size() < 4) return CorruptionError("bg2 chunk shorter than its header");
+      std::size_t z = LoadLe32(encoded.data());
+      if (z > encoded.size() - 4 || encoded.size() - 4 - z != pairs + n % 2) {
+        return CorruptionError("bg2 chunk lengths do not add up to " + std::to_string(n) + " bytes");
+      }
+      scratch_.resize(pairs);
+      unsigned long long declared = ZSTD_getFrameContentSize(encoded.data() + 4, z);
+      if (declared != pairs) return CorruptionError("bg2 high-byte stream declares " + std::to_string(declared) + " bytes, expected " + std::to_string(pairs));
+      std::size_t got = ZSTD_decompressDCtx(dctx_.get(), scratch_.data(), pairs, encoded.data() + 4, z);
+      if (ZSTD_isError(got) || got != pairs) return CorruptionError("bg2 high-byte stream does not decode");
+      const std::uint8_t* lo = encoded.data() + 4 + z;
+      for (std::size_t i = 0; i < pairs; ++i) {
+        out[2 * i] = lo[i];
+        out[2 * i + 1] = scratch_[i];
+      }
+      if (n % 2) out[n - 1] = lo[pairs];
+      return Status::Ok();
+    }
+  }
+  return CorruptionError("unknown chunk encoding " + std::to_string(int(encoding)));
+}
+
+void SealRecord(const LineageKey& key, const ChunkId& id, ChunkEncoding encoding, std::uint64_t plain_size,
+                ByteSpan encoded, Bytes* record) {
+  auto nonce = key.SyntheticNonce(id, std::uint8_t(encoding), encoded);
+  SecretBytes chunk_key = key.ChunkKey(id);
+  auto aad = MakeAad(id, encoding, plain_size);
+  record->resize(kRecordOverhead + encoded.size());
+  std::memcpy(record->data(), nonce.data(), nonce.size());
+  std::span<std::uint8_t> body(record->data() + nonce.size(), encoded.size() + crypto::kAesGcmTagSize);
+  // Inputs are well-formed by construction, so sealing cannot fail.
+  if (!crypto::AesGcmSeal(chunk_key.Expose(), nonce, aad, encoded, body).ok()) std::abort();
+}
+
+Status OpenRecord(ByteSpan chunk_key, const ChunkId& id, ChunkEncoding encoding, std::uint64_t plain_size,
+                  ByteSpan record, Bytes* encoded) {
+  if (record.size() < kRecordOverhead) return CorruptionError("record shorter than nonce and tag");
+  auto aad = MakeAad(id, encoding, plain_size);
+  encoded->resize(record.size() - kRecordOverhead);
+  return crypto::AesGcmOpen(chunk_key, record.first(crypto::kAesGcmNonceSize), aad,
+                            record.subspan(crypto::kAesGcmNonceSize), *encoded);
+}
+
+}  // namespace arca::format

@@ -1,0 +1,77 @@
+// Chunk encoding and encryption (specs/format.md §6, §7).
+//
+// A chunk's plaintext is first encoded (stored raw, zstd, or "bg2": the two
+// bytes of each 16-bit float split into a high-byte stream, zstd-compressed,
+// and a low-byte stream stored raw), then encrypted with AES-256-GCM under the
+// chunk's own key with a synthetic nonce: nonce = HMAC(nonce key, id ||
+// encoding || encoded)[:12]. The AAD binds the chunk id, the format version,
+// the encoding and the plaintext size, so a record cannot be replayed as
+// another chunk or decoded differently. Decoding is bounded by the plaintext
+// size the manifest declares.
+#ifndef ARCA_FORMAT_CHUNK_CODEC_H_
+#define ARCA_FORMAT_CHUNK_CODEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "base/zstd_util.h"
+#include "format/lineage_key.h"
+
+namespace arca::format {
+
+enum class ChunkEncoding : std::uint8_t { kRaw = 0, kZstd = 1, kBg2 = 2 };
+
+// EncodingName: "raw", "zstd", "bg2". ParseEncoding is its inverse
+// (InvalidArgument for other names).
+std::string_view EncodingName(ChunkEncoding e);
+Result<ChunkEncoding> ParseEncoding(std::string_view name);
+
+// Bytes a record adds to the encoded chunk: 12-byte nonce + 16-byte tag.
+inline constexpr std::size_t kRecordOverhead = crypto::kAesGcmNonceSize + crypto::kAesGcmTagSize;
+
+// ChunkEncoder holds one zstd context; use one per thread.
+class ChunkEncoder {
+ public:
+  ChunkEncoder();
+  // Encode picks the encoding for `plain` (bg2 when `float16`, else zstd) and
+  // falls back to raw when compression saves less than 1/32 of the size.
+  // `out` receives the encoded bytes.
+  ChunkEncoding Encode(ByteSpan plain, bool float16, Bytes* out);
+
+ private:
+  bool Bg2(ByteSpan plain, Bytes* out);
+  bool Zstd(ByteSpan plain, Bytes* out);
+  ZstdCCtxPtr cctx_;
+  Bytes scratch_;
+};
+
+// ChunkDecoder holds one zstd context; use one per thread.
+class ChunkDecoder {
+ public:
+  ChunkDecoder();
+  // Decode reverses Encode into `out`, which must be exactly the plaintext
+  // size. Corruption when the encoded bytes are malformed or do not decode to
+  // exactly out.size() bytes.
+  Status Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<std::uint8_t> out);
+
+ private:
+  ZstdDCtxPtr dctx_;
+  Bytes scratch_;
+};
+
+// SealRecord encrypts `encoded` into a record (nonce || ciphertext || tag).
+void SealRecord(const LineageKey& key, const ChunkId& id, ChunkEncoding encoding, std::uint64_t plain_size,
+                ByteSpan encoded, Bytes* record);
+
+// OpenRecord verifies and decrypts a record with the chunk's key into
+// `encoded`. Unauthenticated when the tag fails (wrong key, changed byte,
+// record moved to another chunk id, encoding or size).
+Status OpenRecord(ByteSpan chunk_key, const ChunkId& id, ChunkEncoding encoding, std::uint64_t plain_size,
+                  ByteSpan record, Bytes* encoded);
+
+}  // namespace arca::format
+
+#endif  // ARCA_FORMAT_CHUNK_CODEC_H_

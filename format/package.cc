@@ -1,0 +1,561 @@
+#include "format/package.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "base/crypto.h"
+#include "format/chunk_codec.h"
+#include "format/chunker.h"
+#include "format/internal/ordered_pipeline.h"
+#include "format/tensor_header.h"
+
+namespace arca::format {
+namespace {
+
+std::size_t WorkerCount(std::size_t requested) {
+  if (requested > 0) return requested;
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+std::string IdKey(const ChunkId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
+
+Result<std::string> RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return NotFoundError("cannot resolve " + path + ": " + std::strerror(errno));
+  return std::string(buf);
+}
+
+bool IsInside(const std::string& root, const std::string& path) {
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/';
+}
+
+struct SourceFile {
+  std::string rel;       // path inside the model, '/'-separated
+  std::string read_path; // what to open (a symlink's resolved target)
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0644;
+};
+
+// CollectFiles walks the model directory in sorted order. Symlinks are
+// followed only when they resolve to a regular file inside the tree;
+// anything else that is not a regular file or directory is refused.
+Status CollectFiles(FileSystem& fs, const std::string& root_real, const std::string& dir, const std::string& rel_dir,
+                    std::vector<SourceFile>* out) {
+  ARCA_ASSIGN_OR_RETURN(auto names, fs.ListDir(dir));
+  for (const auto& name : names) {
+    std::string path = JoinPath(dir, name);
+    std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+    ARCA_RETURN_IF_ERROR(ValidateRelativePath(rel).WithContext("refusing model file"));
+    ARCA_ASSIGN_OR_RETURN(FileInfo info, fs.Stat(path));
+    if (info.type == FileType::kDirectory) {
+      ARCA_RETURN_IF_ERROR(CollectFiles(fs, root_real, path, rel, out));
+    } else if (info.type == FileType::kRegular) {
+      out->push_back(SourceFile{rel, path, info.size, info.mode & 0777});
+    } else if (info.type == FileType::kSymlink) {
+      auto target = RealPath(path);
+      if (!target.ok() || !IsInside(root_real, *target)) {
+        return InvalidArgumentError("refusing symlink " + rel + ": it points outside the model directory");
+      }
+      ARCA_ASSIGN_OR_RETURN(FileInfo tinfo, fs.Stat(*target));
+      if (tinfo.type != FileType::kRegular) {
+        return InvalidArgumentError("refusing symlink " + rel + ": it does not point to a regular file");
+      }
+      out->push_back(SourceFile{rel, *target, tinfo.size, tinfo.mode & 0777});
+    } else {
+      return InvalidArgumentError("refusing " + rel + ": not a regular file, directory or symlink (device, FIFO or socket)");
+    }
+  }
+  return Status::Ok();
+}
+
+struct SealTask {
+  std::uint32_t file = 0;
+  bool empty_file = false;
+  bool float16 = false;
+  Bytes plain;
+};
+
+struct SealResult {
+  std::uint32_t file = 0;
+  bool empty_file = false;
+  ChunkId id{};
+  std::uint64_t size = 0;
+  bool in_parent = false;
+  ChunkEncoding encoding = ChunkEncoding::kRaw;
+  Bytes record;
+};
+
+struct ParentChunk {
+  std::string pack_digest;
+  std::uint64_t pack_size;
+  ChunkRef ref;
+};
+
+// Reader streams one file region by region and cuts chunks.
+class ChunkProducer {
+ public:
+  ChunkProducer(FileSystem& fs, const std::vector<SourceFile>& files, std::vector<std::vector<Region>> regions,
+                const GearChunker& chunker, std::vector<std::string>* digests)
+      : fs_(fs), files_(files), regions_(std::move(regions)), chunker_(chunker), digests_(digests),
+        buf_(2 * chunker.params().max_size) {}
+
+  Result<std::optional<SealTask>> Next() {
+    for (;;) {
+      if (file_ >= files_.size()) return std::optional<SealTask>();
+      const SourceFile& sf = files_[file_];
+      if (!open_) {
+        if (sf.size == 0) {
+          (*digests_)[file_] = HexEncode(crypto::Sha256::Hash({}));
+          SealTask t;
+          t.file = std::uint32_t(file_++);
+          t.empty_file = true;
+          return std::optional<SealTask>(std::move(t));
+        }
+        auto f = fs_.OpenRead(sf.read_path);
+        if (!f.ok()) return f.status().WithContext("reading model file " + sf.rel);
+        file_handle_ = std::move(*f);
+        open_ = true;
+        region_ = 0;
+        pos_ = 0;
+        buf_start_ = 0;
+        buf_len_ = 0;
+        hash_.emplace();
+      }
+      const auto& regions = regions_[file_];
+      if (region_ >= regions.size() || pos_ >= sf.size) {
+        (*digests_)[file_] = HexEncode(hash_->Finish());
+        hash_.reset();
+        file_handle_.reset();
+        open_ = false;
+        ++file_;
+        continue;
+      }
+      const Region& r = regions[region_];
+      if (pos_ >= r.end) {
+        ++region_;
+        continue;
+      }
+      std::uint64_t want = std::min<std::uint64_t>(chunker_.params().max_size, r.end - pos_);
+      Status s = Fill(want);
+      if (!s.ok()) return s.WithContext("reading model file " + sf.rel + " at offset " + std::to_string(pos_));
+      ByteSpan window(buf_.data() + (pos_ - buf_start_), std::size_t(want));
+      std::size_t cut = chunker_.FindCut(window, r.element_bytes);
+      SealTask t;
+      t.file = std::uint32_t(file_);
+      t.float16 = r.float16;
+      t.plain.assign(window.begin(), window.begin() + std::ptrdiff_t(cut));
+      hash_->Update(t.plain);
+      pos_ += cut;
+      return std::optional<SealTask>(std::move(t));
+    }
+  }
+
+ private:
+  // Fill makes [pos_, pos_ + want) resident in buf_.
+  Status Fill(std::uint64_t want) {
+    if (pos_ + want <= buf_start_ + buf_len_) return Status::Ok();
+    std::size_t keep_from = std::size_t(pos_ - buf_start_);
+    std::memmove(buf_.data(), buf_.data() + keep_from, buf_len_ - keep_from);
+    buf_len_ -= keep_from;
+    buf_start_ = pos_;
+    std::uint64_t file_left = file_handle_->size() - (buf_start_ + buf_len_);
+    std::size_t n = std::size_t(std::min<std::uint64_t>(buf_.size() - buf_len_, file_left));
+    ARCA_RETURN_IF_ERROR(file_handle_->ReadAt(buf_start_ + buf_len_, std::span(buf_.data() + buf_len_, n)));
+    buf_len_ += n;
+    if (pos_ + want > buf_start_ + buf_len_) return CorruptionError("file shrank while sealing");
+    return Status::Ok();
+  }
+
+  FileSystem& fs_;
+  const std::vector<SourceFile>& files_;
+  std::vector<std::vector<Region>> regions_;
+  const GearChunker& chunker_;
+  std::vector<std::string>* digests_;
+  Bytes buf_;
+  std::size_t file_ = 0;
+  bool open_ = false;
+  std::unique_ptr<RandomAccessFile> file_handle_;
+  std::size_t region_ = 0;
+  std::uint64_t pos_ = 0;
+  std::uint64_t buf_start_ = 0;
+  std::size_t buf_len_ = 0;
+  std::optional<crypto::Sha256> hash_;
+};
+
+}  // namespace
+
+PackageRef ParsePackageRef(const std::string& text) {
+  auto slash = text.find_last_of('/');
+  auto colon = text.find_last_of(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash) && colon + 1 < text.size()) {
+    return {text.substr(0, colon), text.substr(colon + 1)};
+  }
+  return {text, ""};
+}
+
+Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref) {
+  ARCA_ASSIGN_OR_RETURN(OciLayoutReader layout, OciLayoutReader::Open(fs, ref.dir, ref.ref));
+  const OciManifest& om = layout.manifest();
+  if (om.artifact_type != kArtifactType) {
+    return InvalidArgumentError(ref.dir + " is not an Arca package: artifactType is \"" + om.artifact_type.substr(0, 80) +
+                                "\", expected " + std::string(kArtifactType));
+  }
+  if (om.layers.empty() || om.layers[0].media_type != kManifestMediaType) {
+    return InvalidArgumentError(ref.dir + ": the first layer of the OCI manifest must be the Arca manifest (" +
+                                std::string(kManifestMediaType) + ")");
+  }
+  ManifestLimits limits;
+  ARCA_ASSIGN_OR_RETURN(Bytes mbytes, layout.ReadBlob(om.layers[0], limits.max_bytes));
+  auto parsed = ParseManifest(mbytes, limits);
+  if (!parsed.ok()) return parsed.status().WithContext("Arca manifest " + om.layers[0].digest);
+  Manifest m = std::move(*parsed);
+  ARCA_ASSIGN_OR_RETURN(std::string canonical, SerializeManifest(m));
+  if (canonical != ToString(mbytes)) {
+    return CorruptionError("Arca manifest " + om.layers[0].digest + " is not in canonical JSON form (RFC 8785)");
+  }
+  if (om.layers.size() != m.packs.size() + 1) {
+    return CorruptionError("OCI manifest lists " + std::to_string(om.layers.size() - 1) + " pack layers, the Arca manifest " +
+                           std::to_string(m.packs.size()) + " packs");
+  }
+  for (std::size_t i = 0; i < m.packs.size(); ++i) {
+    const Descriptor& l = om.layers[i + 1];
+    if (l.digest != m.packs[i].digest || l.size != m.packs[i].size || l.media_type != kPackMediaType) {
+      return CorruptionError("OCI layer " + std::to_string(i + 1) + " (" + l.digest + ") does not match pack " +
+                             std::to_string(i) + " of the Arca manifest (" + m.packs[i].digest + ")");
+    }
+  }
+  Descriptor manifest_blob = om.layers[0];  // copy before `layout` (which owns om) moves
+  return LoadedPackage{std::move(layout), std::move(m), std::move(manifest_blob)};
+}
+
+Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std::string& out_dir, const LineageKey& key,
+                        const SealOptions& options) {
+  ARCA_RETURN_IF_ERROR(ValidateName(options.name));
+  ARCA_RETURN_IF_ERROR(ValidateVersion(options.version));
+  ChunkingParams chunking = options.chunking;
+
+  // The parent must be of this lineage (its MAC verifies under our key);
+  // reusing its chunks is then safe: same ids, same keys.
+  std::unordered_map<std::string, ParentChunk> parent_chunks;
+  std::optional<LoadedPackage> parent;
+  if (options.parent) {
+    auto loaded = LoadPackage(fs, *options.parent);
+    if (!loaded.ok()) return loaded.status().WithContext("parent " + options.parent->dir);
+    parent.emplace(std::move(*loaded));
+    Status s = VerifyManifestKey(parent->manifest, key);
+    if (!s.ok()) return s.WithContext("parent " + options.parent->dir);
+    chunking = parent->manifest.chunking;
+    for (const auto& c : parent->manifest.chunks) {
+      const PackRef& p = parent->manifest.packs[c.pack];
+      parent_chunks.emplace(IdKey(c.id), ParentChunk{p.digest, p.size, c});
+    }
+  }
+  ARCA_RETURN_IF_ERROR(ValidateChunkingParams(chunking));
+
+  auto root_info = fs.Stat(model_dir);
+  if (!root_info.ok() || root_info->type != FileType::kDirectory) {
+    return InvalidArgumentError(model_dir + " is not a directory");
+  }
+  ARCA_ASSIGN_OR_RETURN(std::string root_real, RealPath(model_dir));
+  std::vector<SourceFile> files;
+  ARCA_RETURN_IF_ERROR(CollectFiles(fs, root_real, model_dir, "", &files));
+  if (files.empty()) return InvalidArgumentError(model_dir + " contains no files to seal");
+
+  Manifest m;
+  m.name = options.name;
+  m.version = options.version;
+  m.lineage_id = key.LineageId();
+  m.chunking = chunking;
+  if (parent) m.parent = parent->manifest_blob.digest;
+  std::vector<std::vector<Region>> regions(files.size());
+  std::uint64_t total_bytes = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    FileEntry e;
+    e.path = files[i].rel;
+    e.size = files[i].size;
+    e.mode = files[i].mode;
+    total_bytes += e.size;
+    TensorFileFormat fmt;
+    if (e.size > 0 && LooksLikeTensorFile(e.path, &fmt)) {
+      ARCA_ASSIGN_OR_RETURN(auto f, fs.OpenRead(files[i].read_path));
+      auto header = ReadTensorHeader(*f, fmt, e.path);
+      if (!header.ok()) return header.status().WithContext("refusing to seal " + e.path);
+      e.tensor_format = fmt;
+      e.tensors = header->tensors;
+      regions[i] = PlanRegions(e.size, &*header);
+    } else {
+      regions[i] = PlanRegions(e.size, nullptr);
+    }
+    m.files.push_back(std::move(e));
+  }
+
+  ARCA_ASSIGN_OR_RETURN(auto writer, OciLayoutWriter::Create(fs, out_dir));
+  GearChunker chunker(key.GearKey(), chunking);
+  std::vector<std::string> digests(files.size());
+  ChunkProducer producer(fs, files, std::move(regions), chunker, &digests);
+  const std::size_t workers = WorkerCount(options.threads);
+  std::vector<ChunkEncoder> encoders(workers);
+
+  SealReport report;
+  std::unordered_map<std::string, std::uint32_t> chunk_index;  // id -> index in m.chunks
+  std::map<std::string, std::uint32_t> pack_index;              // digest -> index in m.packs
+  std::vector<std::pair<std::string, Descriptor>> inherited;    // parent blob path, descriptor
+  std::unique_ptr<BlobWriter> pack;
+  std::uint32_t pack_slot = 0;
+  std::uint64_t done_bytes = 0;
+
+  auto finish_pack = [&]() -> Status {
+    if (!pack) return Status::Ok();
+    ARCA_ASSIGN_OR_RETURN(Descriptor d, pack->Finish(kPackMediaType));
+    m.packs[pack_slot].digest = d.digest;
+    m.packs[pack_slot].size = d.size;
+    report.stored_bytes += d.size;
+    pack.reset();
+    return Status::Ok();
+  };
+
+  internal::PipelineStages<SealTask, SealResult> stages;
+  stages.produce = [&]() { return producer.Next(); };
+  stages.work = [&](SealTask& t, std::size_t w) -> Result<SealResult> {
+    SealResult r;
+    r.file = t.file;
+    r.empty_file = t.empty_file;
+    if (t.empty_file) return r;
+    r.size = t.plain.size();
+    r.id = key.ChunkIdOf(t.plain);
+    if (parent_chunks.count(IdKey(r.id))) {
+      r.in_parent = true;
+      return r;
+    }
+    Bytes encoded;
+    r.encoding = encoders[w].Encode(t.plain, t.float16, &encoded);
+    SealRecord(key, r.id, r.encoding, r.size, encoded, &r.record);
+    return r;
+  };
+  stages.consume = [&](SealResult& r) -> Status {
+    if (r.empty_file) return Status::Ok();
+    FileEntry& fe = m.files[r.file];
+    ++report.chunks_total;
+    done_bytes += r.size;
+    if (options.progress) options.progress(Progress{done_bytes, total_bytes});
+    std::string k = IdKey(r.id);
+    auto seen = chunk_index.find(k);
+    if (seen != chunk_index.end()) {
+      fe.chunks.push_back(seen->second);
+      ++report.chunks_deduplicated;
+      return Status::Ok();
+    }
+    ChunkRef ref;
+    if (r.in_parent) {
+      const ParentChunk& pc = parent_chunks.at(k);
+      auto [it, added] = pack_index.emplace(pc.pack_digest, std::uint32_t(m.packs.size()));
+      if (added) {
+        m.packs.push_back(PackRef{pc.pack_digest, pc.pack_size, true});
+        Descriptor d{std::string(kPackMediaType), pc.pack_digest, pc.pack_size, {}};
+        inherited.emplace_back(parent->layout.BlobPath(pc.pack_digest), d);
+      }
+      ref = pc.ref;
+      ref.pack = it->second;
+      ++report.chunks_from_parent;
+    } else {
+      if (!pack) {
+        ARCA_ASSIGN_OR_RETURN(pack, writer->NewBlob());
+        pack_slot = std::uint32_t(m.packs.size());
+        m.packs.push_back(PackRef{});
+      }
+      ref.id = r.id;
+      ref.pack = pack_slot;
+      ref.offset = pack->size();
+      ref.length = r.record.size();
+      ref.size = r.size;
+      ref.encoding = r.encoding;
+      ARCA_RETURN_IF_ERROR(pack->Append(r.record));
+      ++report.chunks_new;
+      if (pack->size() >= options.pack_target_bytes) ARCA_RETURN_IF_ERROR(finish_pack());
+    }
+    std::uint32_t idx = std::uint32_t(m.chunks.size());
+    m.chunks.push_back(ref);
+    chunk_index.emplace(std::move(k), idx);
+    fe.chunks.push_back(idx);
+    return Status::Ok();
+  };
+  ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, 4 * workers + 4));
+  ARCA_RETURN_IF_ERROR(finish_pack());
+  for (std::size_t i = 0; i < files.size(); ++i) m.files[i].sha256 = digests[i];
+  for (const auto& [path, desc] : inherited) {
+    auto s = writer->AddExistingBlob(path, desc);
+    if (!s.ok()) return s.status().WithContext("copying parent pack");
+  }
+
+  ARCA_ASSIGN_OR_RETURN(m.mac, ComputeManifestMac(m, key));
+  ARCA_ASSIGN_OR_RETURN(std::string manifest_json, SerializeManifest(m));
+  ARCA_ASSIGN_OR_RETURN(Descriptor manifest_desc, writer->AddBlob(AsBytes(manifest_json), kManifestMediaType));
+  ARCA_ASSIGN_OR_RETURN(Descriptor config, writer->AddBlob(AsBytes("{}"), kOciEmptyMediaType));
+  OciManifest om;
+  om.artifact_type = std::string(kArtifactType);
+  om.config = config;
+  om.layers.push_back(manifest_desc);
+  for (const auto& p : m.packs) om.layers.push_back(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}});
+  om.annotations["dev.arca.name"] = m.name;
+  om.annotations["dev.arca.version"] = m.version;
+  om.annotations["org.opencontainers.image.version"] = m.version;
+  ARCA_ASSIGN_OR_RETURN(Descriptor om_desc, writer->Commit(om, m.version));
+
+  report.manifest_digest = manifest_desc.digest;
+  report.oci_manifest_digest = om_desc.digest;
+  report.plaintext_bytes = total_bytes;
+  report.manifest = std::move(m);
+  return report;
+}
+
+namespace {
+
+struct OpenTask {
+  std::uint32_t file = 0;
+  std::int64_t chunk = -1;  // -1: an empty file
+  std::size_t ordinal = 0;  // position of the chunk in its file
+  bool first = false;
+  bool last = false;
+  Bytes record;
+};
+
+struct OpenResult {
+  std::uint32_t file = 0;
+  bool first = false;
+  bool last = false;
+  Bytes plain;
+};
+
+std::string ChunkWhere(const Manifest& m, std::uint32_t file, std::int64_t chunk, std::size_t k) {
+  const ChunkRef& c = m.chunks[std::size_t(chunk)];
+  return "chunk " + HexEncode(ByteSpan(c.id.data(), 8)) + "… (#" + std::to_string(k) + " of " + m.files[file].path +
+         ", pack " + m.packs[c.pack].digest.substr(0, 19) + "… offset " + std::to_string(c.offset) + ")";
+}
+
+}  // namespace
+
+Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const LineageKey& key, const std::string& out_dir,
+                        const OpenOptions& options) {
+  if (fs.Stat(out_dir).ok()) return AlreadyExistsError(out_dir + " already exists; choose a new output directory");
+  ARCA_ASSIGN_OR_RETURN(LoadedPackage pkg, LoadPackage(fs, pkg_ref));
+  const Manifest& m = pkg.manifest;
+  ARCA_RETURN_IF_ERROR(VerifyManifestKey(m, key));
+
+  std::vector<std::unique_ptr<RandomAccessFile>> packs;
+  for (const auto& p : m.packs) {
+    ARCA_ASSIGN_OR_RETURN(auto f, pkg.layout.OpenBlob(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}}));
+    packs.push_back(std::move(f));
+  }
+
+  std::string temp = TempSiblingName(out_dir);
+  ARCA_RETURN_IF_ERROR(fs.MakeDir(temp, 0755));
+  std::set<std::string> dirs;
+  OpenReport report;
+  Status s = [&]() -> Status {
+    for (const auto& f : m.files) {
+      for (std::size_t pos = f.path.find('/'); pos != std::string::npos; pos = f.path.find('/', pos + 1)) {
+        std::string d = f.path.substr(0, pos);
+        if (dirs.insert(d).second) ARCA_RETURN_IF_ERROR(fs.MakeDir(JoinPath(temp, d), 0755));
+      }
+    }
+    std::size_t file = 0, k = 0;
+    internal::PipelineStages<OpenTask, OpenResult> stages;
+    stages.produce = [&]() -> Result<std::optional<OpenTask>> {
+      while (file < m.files.size()) {
+        const FileEntry& f = m.files[file];
+        OpenTask t;
+        t.file = std::uint32_t(file);
+        if (f.chunks.empty()) {
+          t.first = t.last = true;
+          ++file;
+          return std::optional<OpenTask>(std::move(t));
+        }
+        t.chunk = f.chunks[k];
+        t.ordinal = k;
+        t.first = k == 0;
+        t.last = k + 1 == f.chunks.size();
+        const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+        t.record.resize(std::size_t(c.length));
+        Status rs = packs[c.pack]->ReadAt(c.offset, t.record);
+        if (!rs.ok()) return rs.WithContext(ChunkWhere(m, t.file, t.chunk, k));
+        if (++k == f.chunks.size()) {
+          k = 0;
+          ++file;
+        }
+        return std::optional<OpenTask>(std::move(t));
+      }
+      return std::optional<OpenTask>();
+    };
+    std::vector<ChunkDecoder> decoders(WorkerCount(options.threads));
+    stages.work = [&](OpenTask& t, std::size_t w) -> Result<OpenResult> {
+      OpenResult r;
+      r.file = t.file;
+      r.first = t.first;
+      r.last = t.last;
+      if (t.chunk < 0) return r;
+      const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+      SecretBytes ck = key.ChunkKey(c.id);
+      Bytes encoded;
+      Status os = OpenRecord(ck.Expose(), c.id, c.encoding, c.size, t.record, &encoded);
+      if (!os.ok()) {
+        return UnauthenticatedError(ChunkWhere(m, t.file, t.chunk, t.ordinal) +
+                                    ": record does not authenticate (changed bytes, or a record moved from another chunk)");
+      }
+      r.plain.resize(std::size_t(c.size));
+      Status ds = decoders[w].Decode(c.encoding, encoded, r.plain);
+      if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
+      return r;
+    };
+    std::unique_ptr<WritableFile> out;
+    std::optional<crypto::Sha256> hash;
+    std::uint64_t done = 0;
+    stages.consume = [&](OpenResult& r) -> Status {
+      const FileEntry& f = m.files[r.file];
+      if (r.first) {
+        ARCA_ASSIGN_OR_RETURN(out, fs.NewWritableFile(JoinPath(temp, f.path), f.mode, /*exclusive=*/true));
+        hash.emplace();
+      }
+      if (!r.plain.empty()) {
+        hash->Update(r.plain);
+        ARCA_RETURN_IF_ERROR(out->Append(r.plain));
+        done += r.plain.size();
+        ++report.chunks;
+        if (options.progress) options.progress(Progress{done, 0});
+      }
+      if (r.last) {
+        std::string got = HexEncode(hash->Finish());
+        hash.reset();
+        if (got != f.sha256) {
+          return UnauthenticatedError("file " + f.path + ": plaintext SHA-256 is " + got + ", the manifest says " + f.sha256);
+        }
+        ARCA_RETURN_IF_ERROR(out->Sync());
+        ARCA_RETURN_IF_ERROR(out->Close());
+        out.reset();
+        ++report.files;
+        report.plaintext_bytes += f.size;
+      }
+      return Status::Ok();
+    };
+    const std::size_t workers = decoders.size();
+    ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, 4 * workers + 4));
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ARCA_RETURN_IF_ERROR(fs.SyncDir(JoinPath(temp, *it)));
+    ARCA_RETURN_IF_ERROR(fs.SyncDir(temp));
+    if (fs.Stat(out_dir).ok()) return AlreadyExistsError(out_dir + " appeared while opening; not replacing it");
+    ARCA_RETURN_IF_ERROR(fs.Rename(temp, out_dir));
+    return fs.SyncDir(DirName(out_dir));
+  }();
+  if (!s.ok()) {
+    (void)fs.RemoveAll(temp);
+    return s;
+  }
+  return report;
+}
+
+}  // namespace arca::format

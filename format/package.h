@@ -1,0 +1,103 @@
+// Sealing and opening whole packages (specs/format.md §9, §10).
+//
+// Seal turns a model directory into a sealed OCI layout: files are split into
+// regions at tensor boundaries, chunked, encoded, encrypted and appended to
+// ~64 MiB packs, in parallel but with deterministic output (same model, key,
+// parameters and parent give the same bytes). With a parent, chunks the parent
+// already has are referenced, not stored again.
+//
+// Open reverses it with the lineage key, verifying every record's tag and
+// every file's SHA-256 before the output directory appears (it is built under
+// a temporary name and renamed). Any failure removes the temporary tree.
+//
+// LoadPackage reads a package without keys (for inspect): layout, OCI
+// manifest, Arca manifest, with digests checked and structure validated.
+#ifndef ARCA_FORMAT_PACKAGE_H_
+#define ARCA_FORMAT_PACKAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/file_system.h"
+#include "base/status.h"
+#include "format/lineage_key.h"
+#include "format/manifest.h"
+#include "format/oci_layout.h"
+
+namespace arca::format {
+
+// PackageRef splits "DIR[:REF]" (REF chooses a manifest in a multi-version
+// layout). A ':' inside a path component before the last '/' is kept.
+struct PackageRef {
+  std::string dir;
+  std::string ref;
+};
+PackageRef ParsePackageRef(const std::string& text);
+
+struct Progress {
+  std::uint64_t done_bytes = 0;
+  std::uint64_t total_bytes = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct SealOptions {
+  std::string name;
+  std::string version;
+  ChunkingParams chunking;  // ignored with a parent: the parent's are used
+  std::uint64_t pack_target_bytes = 64ull << 20;
+  std::optional<PackageRef> parent;
+  std::size_t threads = 0;  // 0: hardware concurrency
+  ProgressFn progress;
+};
+
+struct SealReport {
+  Manifest manifest;
+  std::string manifest_digest;      // digest of the Arca manifest blob
+  std::string oci_manifest_digest;  // digest of the OCI image manifest
+  std::uint64_t plaintext_bytes = 0;
+  std::uint64_t stored_bytes = 0;   // bytes of packs written by this seal
+  std::uint64_t chunks_total = 0;   // chunk references in files
+  std::uint64_t chunks_new = 0;     // records written
+  std::uint64_t chunks_from_parent = 0;
+  std::uint64_t chunks_deduplicated = 0;  // repeats within this version
+};
+
+// Seal: errors name the file and offset. InvalidArgument for hostile paths,
+// symlinks leaving the tree, device files, bad names; AlreadyExists when
+// out_dir exists; Unauthenticated when the parent is not of this lineage.
+Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std::string& out_dir,
+                        const LineageKey& key, const SealOptions& options);
+
+struct LoadedPackage {
+  OciLayoutReader layout;
+  Manifest manifest;
+  Descriptor manifest_blob;  // the Arca manifest layer
+};
+
+// LoadPackage reads and validates a package without keys, including that the
+// OCI manifest's pack layers are exactly the Arca manifest's packs.
+Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref);
+
+struct OpenOptions {
+  std::size_t threads = 0;
+  ProgressFn progress;
+};
+
+struct OpenReport {
+  std::uint64_t files = 0;
+  std::uint64_t plaintext_bytes = 0;
+  std::uint64_t chunks = 0;
+};
+
+// Open decrypts `pkg` into out_dir (which must not exist). Unauthenticated
+// for a wrong key, a modified manifest, a changed record or a file digest
+// mismatch; Corruption for truncated or missing blobs. Nothing is left at
+// out_dir on failure.
+Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg, const LineageKey& key, const std::string& out_dir,
+                        const OpenOptions& options = {});
+
+}  // namespace arca::format
+
+#endif  // ARCA_FORMAT_PACKAGE_H_
