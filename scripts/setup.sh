@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Arca needs from Debian 12 packages, only if something is
+# missing. Usage: scripts/setup.sh [--test]   (--test adds the test tools)
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config python3
+  libssl-dev libzstd-dev nlohmann-json3-dev libcli11-dev
+  libcurl4-openssl-dev libgit2-dev libsqlite3-dev libarchive-dev libcpp-httplib-dev
+)
+TEST_PKGS=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev          # sanitizer and libFuzzer builds
+  skopeo docker-registry zstd       # real OCI tools for interop tests
+)
+
+pkgs=("${BUILD_PKGS[@]}")
+[[ ${1:-} == --test ]] && pkgs+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
