@@ -10,6 +10,7 @@
 #define ARCA_FORMAT_TENSOR_HEADER_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,15 @@ struct TensorInfo {
   // dtype as the file names it: safetensors "BF16", "F16", "F32", "I8", ...;
   // GGUF type names "F32", "F16", "BF16", "Q4_0", "Q8_0", ...
   std::string dtype;
+  // shape in the file's own order: safetensors lists the outermost dimension
+  // first (row-major); GGUF lists ne[0], the innermost, first.
   std::vector<std::uint64_t> shape;
   // Absolute byte range [begin, end) of the tensor's data in the file.
   std::uint64_t begin = 0;
   std::uint64_t end = 0;
   // element_bytes is 2 for BF16/F16, 4 for F32, ...; 0 for block-quantized
-  // types whose elements are not whole bytes.
+  // GGUF types and sub-byte safetensors types (F4, F6_*) whose elements are
+  // not whole bytes (their byte size is still exact: end - begin).
   std::uint32_t element_bytes = 0;
   // parameters is the product of shape (1 for a scalar).
   std::uint64_t parameters = 0;
@@ -40,8 +44,17 @@ struct TensorHeader {
   TensorFileFormat format = TensorFileFormat::kSafetensors;
   // Absolute offset where the tensor data region begins (end of header).
   std::uint64_t data_begin = 0;
-  // Tensors sorted by begin; ranges do not overlap and lie within the file.
+  // Tensors sorted by begin (then end, then name); non-empty ranges do not
+  // overlap and every range lies within the file. Gaps between tensors are
+  // allowed (GGUF pads to its alignment).
   std::vector<TensorInfo> tensors;
+  // metadata is the safetensors "__metadata__" string map (empty for GGUF,
+  // whose typed metadata values are bounds-checked and skipped).
+  std::map<std::string, std::string> metadata;
+  // GGUF only: the format version (2 or 3) and the `general.alignment` in
+  // force (32 unless the file says otherwise). 0 for safetensors.
+  std::uint32_t gguf_version = 0;
+  std::uint32_t gguf_alignment = 0;
 };
 
 // Limits applied to untrusted headers.
@@ -50,6 +63,10 @@ struct TensorHeaderLimits {
   std::uint64_t max_tensors = 1u << 20;
   std::uint32_t max_dims = 8;
   std::uint64_t max_name_bytes = 4096;
+  // GGUF only: metadata key-value pairs, and how deeply arrays may nest
+  // (an array of scalars is depth 1).
+  std::uint64_t max_metadata_kvs = 1u << 16;
+  std::uint32_t max_array_depth = 8;
 };
 
 // LooksLikeTensorFile reports which format `path`'s name suggests
@@ -58,8 +75,24 @@ bool LooksLikeTensorFile(const std::string& path, TensorFileFormat* format);
 
 // ReadTensorHeader parses the header of `file` as `format`. Errors name the
 // file (`name`), the field or tensor, and the offset: InvalidArgument for
-// malformed headers, ResourceExhausted over the limits, Corruption when a
-// tensor's range lies outside the file.
+// malformed headers (including a header cut short by the end of the file),
+// ResourceExhausted over the limits, Corruption when a tensor's range lies
+// outside the file; an I/O error from `file` is passed through with context.
+// It reads only the header (through ReadAt, at most max_header_bytes plus
+// one 64 KiB read-ahead), never tensor data. Thread-safe for distinct
+// outputs; `file` is borrowed.
+//
+// Safetensors: https://github.com/huggingface/safetensors#format. Checked:
+// header length, JSON syntax and duplicate keys (ParseJson), known dtype,
+// exactly {dtype, shape, data_offsets} per tensor, shape product times the
+// element size (with overflow checks) equal to the byte range, ranges inside
+// the file and not overlapping, "__metadata__" a string-to-string map.
+// GGUF v2/v3: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md.
+// Checked: magic, version, counts against limits and remaining bytes, every
+// metadata value of every type (nested arrays up to max_array_depth) against
+// the end of the header, unique keys and tensor names, `general.alignment`
+// (a u32 power of two), known ggml types and their block sizes, offsets
+// aligned, ranges inside the file and not overlapping.
 Result<TensorHeader> ReadTensorHeader(const RandomAccessFile& file, TensorFileFormat format,
                                       const std::string& name, const TensorHeaderLimits& limits = {});
 
