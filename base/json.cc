@@ -112,6 +112,22 @@ Status Append(std::string& out, const Json& v) {
   }
 }
 
+// nlohmann's messages quote the token being read ("; last read: '...'"),
+// i.e. bytes of the document, which may be a secret: cut that part out.
+std::string WithoutLastRead(std::string message) {
+  static constexpr std::string_view kLastRead = "; last read: '";
+  static constexpr std::string_view kExpected = "'; expected ";
+  auto start = message.find(kLastRead);
+  if (start == std::string::npos) return message;
+  auto expected = message.rfind(kExpected);
+  if (expected != std::string::npos && expected >= start + kLastRead.size()) {
+    message.erase(start, expected + 1 - start);  // keep "; expected ..."
+  } else {
+    message.erase(start);
+  }
+  return message;
+}
+
 std::string FieldPath(std::string_view where, std::string_view field) {
   std::string s(where);
   s += ".";
@@ -133,7 +149,11 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, const JsonL
   StatusCode problem_code = StatusCode::kInvalidArgument;
   auto cb = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
     if (!problem.empty()) return false;
-    if (depth > limits.max_depth) {
+    // `depth` counts the containers enclosing the event's value, so a new
+    // container's own nesting level is depth + 1. Checking only at container
+    // starts keeps "[[]]" and "[[1]]" at the same depth (2).
+    bool opens = event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
+    if (opens && depth + 1 > limits.max_depth) {
       problem = "nesting deeper than " + std::to_string(limits.max_depth);
       problem_code = StatusCode::kResourceExhausted;
       throw std::runtime_error("depth");
@@ -158,8 +178,9 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, const JsonL
   try {
     return Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
   } catch (const Json::parse_error& e) {
+    // e.byte is the 1-based position of the offending byte.
     return InvalidArgumentError(std::string(what) + ": JSON syntax error at byte " + std::to_string(e.byte) + ": " +
-                                std::string(e.what()).substr(0, 160));
+                                WithoutLastRead(e.what()).substr(0, 160));
   } catch (const std::exception& e) {
     if (!problem.empty()) return Status(problem_code, std::string(what) + ": " + problem);
     return InvalidArgumentError(std::string(what) + ": invalid JSON: " + std::string(e.what()).substr(0, 160));
@@ -210,6 +231,7 @@ Result<const Json*> RequireObject(const Json& obj, std::string_view field, std::
 }
 
 Status RejectUnknownFields(const Json& obj, std::initializer_list<std::string_view> allowed, std::string_view where) {
+  if (!obj.is_object()) return InvalidArgumentError(std::string(where) + " must be an object");
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
       return InvalidArgumentError(std::string(where) + " has unknown field \"" + it.key().substr(0, 64) + "\"");

@@ -44,7 +44,8 @@ Result<std::uint64_t> RequireUint(const Json& obj, std::string_view field, std::
                                   std::uint64_t max = UINT64_MAX);
 Result<const Json*> RequireArray(const Json& obj, std::string_view field, std::string_view where);
 Result<const Json*> RequireObject(const Json& obj, std::string_view field, std::string_view where);
-// RejectUnknownFields fails when `obj` has a key not in `allowed`.
+// RejectUnknownFields fails (InvalidArgument) when `obj` is not an object or
+// has a key not in `allowed`.
 Status RejectUnknownFields(const Json& obj, std::initializer_list<std::string_view> allowed,
                            std::string_view where);
 
