@@ -13,6 +13,7 @@
 #include "base/crypto.h"
 #include "format/chunk_codec.h"
 #include "format/chunker.h"
+#include "format/internal/buffer_pool.h"
 #include "format/internal/ordered_pipeline.h"
 #include "format/tensor_header.h"
 
@@ -102,8 +103,8 @@ struct ParentChunk {
 class ChunkProducer {
  public:
   ChunkProducer(FileSystem& fs, const std::vector<SourceFile>& files, std::vector<std::vector<Region>> regions,
-                const GearChunker& chunker, std::vector<std::string>* digests)
-      : fs_(fs), files_(files), regions_(std::move(regions)), chunker_(chunker), digests_(digests),
+                const GearChunker& chunker, std::vector<std::string>* digests, internal::BufferPool* pool)
+      : fs_(fs), files_(files), regions_(std::move(regions)), chunker_(chunker), digests_(digests), pool_(pool),
         buf_(2 * chunker.params().max_size) {}
 
   Result<std::optional<SealTask>> Next() {
@@ -150,6 +151,7 @@ class ChunkProducer {
       SealTask t;
       t.file = std::uint32_t(file_);
       t.float16 = r.float16;
+      t.plain = pool_->Take();
       t.plain.assign(window.begin(), window.begin() + std::ptrdiff_t(cut));
       hash_->Update(t.plain);
       pos_ += cut;
@@ -178,6 +180,7 @@ class ChunkProducer {
   std::vector<std::vector<Region>> regions_;
   const GearChunker& chunker_;
   std::vector<std::string>* digests_;
+  internal::BufferPool* pool_;
   Bytes buf_;
   std::size_t file_ = 0;
   bool open_ = false;
@@ -287,6 +290,14 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
       ARCA_ASSIGN_OR_RETURN(auto f, fs.OpenRead(files[i].read_path));
       auto header = ReadTensorHeader(*f, fmt, e.path);
       if (!header.ok()) return header.status().WithContext("refusing to seal " + e.path);
+      for (const auto& t : header->tensors) {
+        for (std::uint64_t d : t.shape) {
+          if (d > kMaxManifestInteger) {
+            return InvalidArgumentError("refusing to seal " + e.path + ": tensor \"" + t.name.substr(0, 128) +
+                                        "\" has a dimension above 2^53, which the manifest cannot record");
+          }
+        }
+      }
       e.tensor_format = fmt;
       e.tensors = header->tensors;
       regions[i] = PlanRegions(e.size, &*header);
@@ -299,9 +310,12 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
   ARCA_ASSIGN_OR_RETURN(auto writer, OciLayoutWriter::Create(fs, out_dir));
   GearChunker chunker(key.GearKey(), chunking);
   std::vector<std::string> digests(files.size());
-  ChunkProducer producer(fs, files, std::move(regions), chunker, &digests);
   const std::size_t workers = WorkerCount(options.threads);
+  const std::size_t in_flight = 4 * workers + 4;
+  internal::BufferPool plain_pool(in_flight + workers), record_pool(in_flight + workers);
+  ChunkProducer producer(fs, files, std::move(regions), chunker, &digests, &plain_pool);
   std::vector<ChunkEncoder> encoders(workers);
+  std::vector<Bytes> encoded_bufs(workers);  // per worker, reused
 
   SealReport report;
   std::unordered_map<std::string, std::uint32_t> chunk_index;  // id -> index in m.chunks
@@ -330,13 +344,15 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     if (t.empty_file) return r;
     r.size = t.plain.size();
     r.id = key.ChunkIdOf(t.plain);
-    if (parent_chunks.count(IdKey(r.id))) {
+    if (!parent_chunks.count(IdKey(r.id))) {
+      Bytes& encoded = encoded_bufs[w];
+      r.encoding = encoders[w].Encode(t.plain, t.float16, &encoded);
+      r.record = record_pool.Take();
+      SealRecord(key, r.id, r.encoding, r.size, encoded, &r.record);
+    } else {
       r.in_parent = true;
-      return r;
     }
-    Bytes encoded;
-    r.encoding = encoders[w].Encode(t.plain, t.float16, &encoded);
-    SealRecord(key, r.id, r.encoding, r.size, encoded, &r.record);
+    plain_pool.Give(std::move(t.plain));
     return r;
   };
   stages.consume = [&](SealResult& r) -> Status {
@@ -377,6 +393,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
       ref.size = r.size;
       ref.encoding = r.encoding;
       ARCA_RETURN_IF_ERROR(pack->Append(r.record));
+      record_pool.Give(std::move(r.record));
       ++report.chunks_new;
       if (pack->size() >= options.pack_target_bytes) ARCA_RETURN_IF_ERROR(finish_pack());
     }
@@ -386,7 +403,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     fe.chunks.push_back(idx);
     return Status::Ok();
   };
-  ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, 4 * workers + 4));
+  ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, in_flight));
   ARCA_RETURN_IF_ERROR(finish_pack());
   for (std::size_t i = 0; i < files.size(); ++i) m.files[i].sha256 = digests[i];
   for (const auto& [path, desc] : inherited) {
@@ -466,6 +483,12 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
       }
     }
     std::size_t file = 0, k = 0;
+    const std::size_t workers = WorkerCount(options.threads);
+    const std::size_t in_flight = 4 * workers + 4;
+    // `arca open` writes plaintext to disk by design, so buffers are not
+    // wiped per chunk; the pools wipe what they hold when they are destroyed.
+    internal::BufferPool record_pool(in_flight + workers), plain_pool(in_flight + workers);
+    std::vector<Bytes> encoded_bufs(workers);
     internal::PipelineStages<OpenTask, OpenResult> stages;
     stages.produce = [&]() -> Result<std::optional<OpenTask>> {
       while (file < m.files.size()) {
@@ -482,6 +505,7 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
         t.first = k == 0;
         t.last = k + 1 == f.chunks.size();
         const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+        t.record = record_pool.Take();
         t.record.resize(std::size_t(c.length));
         Status rs = packs[c.pack]->ReadAt(c.offset, t.record);
         if (!rs.ok()) return rs.WithContext(ChunkWhere(m, t.file, t.chunk, k));
@@ -493,7 +517,7 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
       }
       return std::optional<OpenTask>();
     };
-    std::vector<ChunkDecoder> decoders(WorkerCount(options.threads));
+    std::vector<ChunkDecoder> decoders(workers);
     stages.work = [&](OpenTask& t, std::size_t w) -> Result<OpenResult> {
       OpenResult r;
       r.file = t.file;
@@ -502,12 +526,14 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
       if (t.chunk < 0) return r;
       const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
       SecretBytes ck = key.ChunkKey(c.id);
-      Bytes encoded;
+      Bytes& encoded = encoded_bufs[w];
       Status os = OpenRecord(ck.Expose(), c.id, c.encoding, c.size, t.record, &encoded);
+      record_pool.Give(std::move(t.record));
       if (!os.ok()) {
         return UnauthenticatedError(ChunkWhere(m, t.file, t.chunk, t.ordinal) +
                                     ": record does not authenticate (changed bytes, or a record moved from another chunk)");
       }
+      r.plain = plain_pool.Take();
       r.plain.resize(std::size_t(c.size));
       Status ds = decoders[w].Decode(c.encoding, encoded, r.plain);
       if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
@@ -526,6 +552,7 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
         hash->Update(r.plain);
         ARCA_RETURN_IF_ERROR(out->Append(r.plain));
         done += r.plain.size();
+        plain_pool.Give(std::move(r.plain));
         ++report.chunks;
         if (options.progress) options.progress(Progress{done, 0});
       }
@@ -543,8 +570,7 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
       }
       return Status::Ok();
     };
-    const std::size_t workers = decoders.size();
-    ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, 4 * workers + 4));
+    ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, in_flight));
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ARCA_RETURN_IF_ERROR(fs.SyncDir(JoinPath(temp, *it)));
     ARCA_RETURN_IF_ERROR(fs.SyncDir(temp));
     if (fs.Stat(out_dir).ok()) return AlreadyExistsError(out_dir + " appeared while opening; not replacing it");
