@@ -68,6 +68,9 @@ Result<std::vector<TensorInfo>> ParseTensors(const Json& obj, const FileEntry& f
       const Json& dim = (*shape)[d];
       if (!dim.is_number_unsigned()) return InvalidArgumentError(At(w + ".shape", d) + " must be a non-negative integer");
       std::uint64_t v = dim.get<std::uint64_t>();
+      // A zero dimension keeps the product small, so bound each dimension:
+      // a larger one would parse but never re-serialize canonically.
+      if (v > kMaxManifestInteger) return InvalidArgumentError(At(w + ".shape", d) + " is above 2^53");
       if (v != 0 && params > UINT64_MAX / v) return InvalidArgumentError(w + ".shape product overflows");
       params *= v;
       info.shape.push_back(v);

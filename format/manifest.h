@@ -31,6 +31,9 @@ inline constexpr std::string_view kPackMediaType = "application/vnd.arca.pack.v1
 inline constexpr std::string_view kArtifactType = "application/vnd.arca.package.v1";
 inline constexpr std::string_view kChunkingAlgorithm = "arca-gear-v1";
 inline constexpr std::uint64_t kFormatVersion = 1;
+// kMaxManifestInteger bounds every integer in a manifest: RFC 8785 (and so
+// SerializeManifest) cannot represent integers above 2^53.
+inline constexpr std::uint64_t kMaxManifestInteger = std::uint64_t(1) << 53;
 
 struct ManifestLimits {
   std::uint64_t max_bytes = 64ull << 20;

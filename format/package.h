@@ -93,8 +93,9 @@ struct OpenReport {
 
 // Open decrypts `pkg` into out_dir (which must not exist). Unauthenticated
 // for a wrong key, a modified manifest, a changed record or a file digest
-// mismatch; Corruption for truncated or missing blobs. Nothing is left at
-// out_dir on failure.
+// mismatch; Corruption for truncated or extended blobs and inconsistent
+// manifests; NotFound for a missing blob; AlreadyExists when out_dir exists.
+// Nothing is left at out_dir (nor a temporary sibling) on failure.
 Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg, const LineageKey& key, const std::string& out_dir,
                         const OpenOptions& options = {});
 

@@ -1,0 +1,398 @@
+#include "format/chunk_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "base/testing/status_matchers.h"
+
+namespace arca::format {
+namespace {
+
+// Bf16Weights returns `count` bf16 values (little-endian bit patterns) drawn
+// from N(0, 0.02), like freshly initialised transformer weights.
+Bytes Bf16Weights(std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  Bytes out(count * 2);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    // Round to nearest even, as frameworks do when casting to bf16.
+    bits += 0x7fff + ((bits >> 16) & 1);
+    std::uint16_t h = std::uint16_t(bits >> 16);
+    out[2 * i] = std::uint8_t(h);
+    out[2 * i + 1] = std::uint8_t(h >> 8);
+  }
+  return out;
+}
+
+Bytes RandomBytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes out(n);
+  for (auto& b : out) b = std::uint8_t(rng());
+  return out;
+}
+
+Bytes Text(std::size_t n) {
+  std::string s;
+  while (s.size() < n) s += "{\"hidden_size\": 4096, \"num_attention_heads\": 32, \"vocab_size\": 32000}\n";
+  s.resize(n);
+  return Bytes(s.begin(), s.end());
+}
+
+struct Encoded {
+  ChunkEncoding encoding;
+  Bytes bytes;
+};
+
+Encoded EncodeIt(ByteSpan plain, bool float16) {
+  ChunkEncoder enc;
+  Encoded e;
+  e.encoding = enc.Encode(plain, float16, &e.bytes);
+  return e;
+}
+
+Status DecodeInto(ChunkEncoding encoding, ByteSpan encoded, std::size_t size, Bytes* out) {
+  ChunkDecoder dec;
+  out->assign(size, 0xAA);
+  return dec.Decode(encoding, encoded, *out);
+}
+
+void ExpectRoundTrip(const Bytes& plain, bool float16, ChunkEncoding want) {
+  Encoded e = EncodeIt(plain, float16);
+  EXPECT_EQ(e.encoding, want) << EncodingName(e.encoding);
+  if (want != ChunkEncoding::kRaw) {
+    EXPECT_LT(e.bytes.size(), plain.size());
+  }
+  Bytes back;
+  ASSERT_THAT(DecodeInto(e.encoding, e.bytes, plain.size(), &back), IsOk());
+  EXPECT_EQ(back, plain);
+}
+
+TEST(ChunkCodecTest, EncodingNamesRoundTrip) {
+  for (auto e : {ChunkEncoding::kRaw, ChunkEncoding::kZstd, ChunkEncoding::kBg2}) {
+    auto parsed = ParseEncoding(EncodingName(e));
+    ASSERT_THAT(parsed, IsOk());
+    EXPECT_EQ(*parsed, e);
+  }
+  EXPECT_THAT(ParseEncoding("lz4"), HasCodeAndMessage(StatusCode::kInvalidArgument, "lz4"));
+  EXPECT_THAT(ParseEncoding("RAW"), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseEncoding(""), HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST(ChunkCodecTest, ZstdRoundTripOnText) { ExpectRoundTrip(Text(100'000), false, ChunkEncoding::kZstd); }
+
+TEST(ChunkCodecTest, Bg2RoundTripEvenSize) { ExpectRoundTrip(Bf16Weights(50'000, 1), true, ChunkEncoding::kBg2); }
+
+TEST(ChunkCodecTest, Bg2RoundTripOddSize) {
+  Bytes plain = Bf16Weights(50'000, 2);
+  plain.push_back(0x5a);  // a region end need not be element-aligned
+  ExpectRoundTrip(plain, true, ChunkEncoding::kBg2);
+}
+
+TEST(ChunkCodecTest, Bg2SavesMoreThanZstdOnBf16) {
+  Bytes plain = Bf16Weights(100'000, 3);
+  Encoded bg2 = EncodeIt(plain, true);
+  Encoded zstd = EncodeIt(plain, false);
+  ASSERT_EQ(bg2.encoding, ChunkEncoding::kBg2);
+  EXPECT_LT(bg2.bytes.size(), plain.size() * 85 / 100);
+  if (zstd.encoding == ChunkEncoding::kZstd) {
+    EXPECT_LT(bg2.bytes.size(), zstd.bytes.size());
+  }
+}
+
+TEST(ChunkCodecTest, RawRoundTrip) {
+  Bytes plain = RandomBytes(4097, 4);
+  Bytes back;
+  ASSERT_THAT(DecodeInto(ChunkEncoding::kRaw, plain, plain.size(), &back), IsOk());
+  EXPECT_EQ(back, plain);
+}
+
+TEST(ChunkCodecTest, RandomBytesFallBackToRaw) {
+  Bytes plain = RandomBytes(65'536, 5);
+  ExpectRoundTrip(plain, false, ChunkEncoding::kRaw);
+}
+
+TEST(ChunkCodecTest, RandomBytesAsFloat16FallBackToRaw) {
+  Bytes plain = RandomBytes(65'537, 6);
+  ExpectRoundTrip(plain, true, ChunkEncoding::kRaw);
+}
+
+TEST(ChunkCodecTest, SingleByteFloat16ChunkIsRaw) { ExpectRoundTrip(Bytes{0x42}, true, ChunkEncoding::kRaw); }
+
+TEST(ChunkCodecTest, EncoderIsReusable) {
+  ChunkEncoder enc;
+  ChunkDecoder dec;
+  for (std::uint32_t seed = 0; seed < 4; ++seed) {
+    Bytes plain = seed % 2 ? Bf16Weights(10'000 + seed, seed) : Text(20'000 + seed);
+    Bytes encoded;
+    ChunkEncoding e = enc.Encode(plain, seed % 2 == 1, &encoded);
+    Bytes back(plain.size());
+    ASSERT_THAT(dec.Decode(e, encoded, back), IsOk());
+    EXPECT_EQ(back, plain);
+  }
+}
+
+TEST(ChunkCodecTest, RawRejectsWrongSize) {
+  Bytes plain = RandomBytes(100, 7);
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kRaw, plain, 99, &out), HasCodeAndMessage(StatusCode::kCorruption, "raw chunk"));
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kRaw, plain, 101, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, ZstdRejectsTruncated) {
+  Encoded e = EncodeIt(Text(50'000), false);
+  ASSERT_EQ(e.encoding, ChunkEncoding::kZstd);
+  Bytes out;
+  for (std::size_t cut : {std::size_t(1), std::size_t(5), e.bytes.size() / 2, e.bytes.size() - 1}) {
+    ByteSpan truncated(e.bytes.data(), e.bytes.size() - cut);
+    EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, truncated, 50'000, &out), HasCode(StatusCode::kCorruption)) << cut;
+  }
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, ByteSpan(), 50'000, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, ZstdRejectsWrongDeclaredSize) {
+  Encoded e = EncodeIt(Text(50'000), false);
+  ASSERT_EQ(e.encoding, ChunkEncoding::kZstd);
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, e.bytes, 49'999, &out),
+              HasCodeAndMessage(StatusCode::kCorruption, "zstd frame declares 50000 bytes"));
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, e.bytes, 50'001, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, ZstdRejectsGarbage) {
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, RandomBytes(100, 8), 100, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, ZstdRejectsTrailingFrameData) {
+  Encoded e = EncodeIt(Text(50'000), false);
+  Bytes extended = e.bytes;
+  extended.insert(extended.end(), e.bytes.begin(), e.bytes.end());  // a second frame
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kZstd, extended, 50'000, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, Bg2RejectsShorterThanHeader) {
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, Bytes{1, 0, 0}, 10, &out),
+              HasCodeAndMessage(StatusCode::kCorruption, "shorter than its header"));
+}
+
+TEST(ChunkCodecTest, Bg2RejectsLengthFieldTooLarge) {
+  Encoded e = EncodeIt(Bf16Weights(10'000, 9), true);
+  ASSERT_EQ(e.encoding, ChunkEncoding::kBg2);
+  Bytes out;
+  for (std::uint32_t z : {std::uint32_t(e.bytes.size() - 3), std::uint32_t(e.bytes.size()), 0xffffffffu}) {
+    Bytes bad = e.bytes;
+    StoreLe32(bad.data(), z);
+    EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, bad, 20'000, &out),
+                HasCodeAndMessage(StatusCode::kCorruption, "bg2 chunk lengths")) << z;
+  }
+}
+
+TEST(ChunkCodecTest, Bg2RejectsLengthFieldOffByOne) {
+  Encoded e = EncodeIt(Bf16Weights(10'000, 10), true);
+  Bytes out;
+  for (int delta : {-1, 1}) {
+    Bytes bad = e.bytes;
+    StoreLe32(bad.data(), LoadLe32(bad.data()) + std::uint32_t(delta));
+    EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, bad, 20'000, &out), HasCode(StatusCode::kCorruption)) << delta;
+  }
+}
+
+TEST(ChunkCodecTest, Bg2RejectsTruncated) {
+  Encoded e = EncodeIt(Bf16Weights(10'000, 11), true);
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, ByteSpan(e.bytes).first(e.bytes.size() - 1), 20'000, &out),
+              HasCode(StatusCode::kCorruption));
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, ByteSpan(e.bytes).first(4), 20'000, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, Bg2RejectsWrongDeclaredSize) {
+  Encoded e = EncodeIt(Bf16Weights(10'000, 12), true);
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, e.bytes, 19'998, &out), HasCode(StatusCode::kCorruption));
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, e.bytes, 20'001, &out), HasCode(StatusCode::kCorruption));
+}
+
+TEST(ChunkCodecTest, Bg2RejectsHighStreamWithWrongContentSize) {
+  // A well-formed zstd frame of the wrong length in the high-byte slot, with
+  // the low-byte stream sized to make the outer lengths add up.
+  Encoded inner = EncodeIt(Text(5'000), false);
+  ASSERT_EQ(inner.encoding, ChunkEncoding::kZstd);
+  const std::size_t pairs = 10'000;
+  Bytes bad(4);
+  StoreLe32(bad.data(), std::uint32_t(inner.bytes.size()));
+  bad.insert(bad.end(), inner.bytes.begin(), inner.bytes.end());
+  bad.resize(bad.size() + pairs, 0);
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding::kBg2, bad, 2 * pairs, &out),
+              HasCodeAndMessage(StatusCode::kCorruption, "high-byte stream declares 5000 bytes"));
+}
+
+TEST(ChunkCodecTest, DecodeRejectsUnknownEncoding) {
+  Bytes out;
+  EXPECT_THAT(DecodeInto(ChunkEncoding(7), Bytes(10), 10, &out),
+              HasCodeAndMessage(StatusCode::kCorruption, "unknown chunk encoding 7"));
+}
+
+// --- Records ---------------------------------------------------------------
+
+class RecordTest : public ::testing::Test {
+ protected:
+  RecordTest()
+      : key_(LineageKey::FromBytes(Bytes(32, 0x11)).value()),
+        plain_(Bf16Weights(4096, 13)),
+        id_(key_.ChunkIdOf(plain_)) {
+    ChunkEncoder enc;
+    encoding_ = enc.Encode(plain_, true, &encoded_);
+    SealRecord(key_, id_, encoding_, plain_.size(), encoded_, &record_);
+  }
+
+  Status OpenWith(ByteSpan chunk_key, const ChunkId& id, ChunkEncoding e, std::uint64_t size, ByteSpan record) {
+    Bytes out;
+    Status s = OpenRecord(chunk_key, id, e, size, record, &out);
+    if (s.ok()) {
+      EXPECT_EQ(out, encoded_);
+    } else {
+      // No unauthenticated plaintext escapes.
+      EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](std::uint8_t b) { return b == 0; }));
+    }
+    return s;
+  }
+  Status OpenFlipped(std::size_t index) {
+    Bytes bad = record_;
+    bad[index] ^= 0x01;
+    return OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), bad);
+  }
+
+  LineageKey key_;
+  Bytes plain_;
+  ChunkId id_;
+  ChunkEncoding encoding_;
+  Bytes encoded_;
+  Bytes record_;
+};
+
+TEST_F(RecordTest, RoundTrip) {
+  ASSERT_EQ(encoding_, ChunkEncoding::kBg2);
+  EXPECT_EQ(record_.size(), encoded_.size() + kRecordOverhead);
+  EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), record_), IsOk());
+}
+
+TEST_F(RecordTest, CiphertextIsNotTheEncodedBytes) {
+  ByteSpan body = ByteSpan(record_).subspan(crypto::kAesGcmNonceSize, encoded_.size());
+  EXPECT_NE(Bytes(body.begin(), body.end()), encoded_);
+}
+
+TEST_F(RecordTest, WrongChunkKeyIsUnauthenticated) {
+  ChunkId other = id_;
+  other[0] ^= 1;
+  EXPECT_THAT(OpenWith(key_.ChunkKey(other).Expose(), id_, encoding_, plain_.size(), record_),
+              HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, OtherLineageKeyIsUnauthenticated) {
+  LineageKey other = LineageKey::FromBytes(Bytes(32, 0x22)).value();
+  EXPECT_THAT(OpenWith(other.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), record_),
+              HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, FlippedNonceByteIsUnauthenticated) {
+  EXPECT_THAT(OpenFlipped(0), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(OpenFlipped(crypto::kAesGcmNonceSize - 1), HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, FlippedCiphertextByteIsUnauthenticated) {
+  EXPECT_THAT(OpenFlipped(crypto::kAesGcmNonceSize), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(OpenFlipped(record_.size() / 2), HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, FlippedTagByteIsUnauthenticated) {
+  EXPECT_THAT(OpenFlipped(record_.size() - 1), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(OpenFlipped(record_.size() - crypto::kAesGcmTagSize), HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, WrongChunkIdIsUnauthenticated) {
+  // The record moved to another chunk id, decrypted with the right key for
+  // its original id: the AAD still binds the id.
+  ChunkId other = id_;
+  other[31] ^= 0x80;
+  EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), other, encoding_, plain_.size(), record_),
+              HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, WrongEncodingIsUnauthenticated) {
+  for (auto e : {ChunkEncoding::kRaw, ChunkEncoding::kZstd}) {
+    EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, e, plain_.size(), record_),
+                HasCode(StatusCode::kUnauthenticated))
+        << EncodingName(e);
+  }
+}
+
+TEST_F(RecordTest, WrongPlainSizeIsUnauthenticated) {
+  const std::uint64_t n = plain_.size();
+  for (std::uint64_t size : {n - 1, n + 1, n + (std::uint64_t(1) << 32)}) {
+    EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, size, record_),
+                HasCode(StatusCode::kUnauthenticated))
+        << size;
+  }
+}
+
+TEST_F(RecordTest, TruncatedRecordIsRefused) {
+  EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), ByteSpan(record_).first(record_.size() - 1)),
+              HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), ByteSpan(record_).first(kRecordOverhead - 1)),
+              HasCodeAndMessage(StatusCode::kCorruption, "shorter than nonce and tag"));
+}
+
+TEST_F(RecordTest, ExtendedRecordIsUnauthenticated) {
+  Bytes longer = record_;
+  longer.push_back(0);
+  EXPECT_THAT(OpenWith(key_.ChunkKey(id_).Expose(), id_, encoding_, plain_.size(), longer),
+              HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST_F(RecordTest, SealIsDeterministic) {
+  Bytes again;
+  SealRecord(key_, id_, encoding_, plain_.size(), encoded_, &again);
+  EXPECT_EQ(again, record_);
+}
+
+TEST_F(RecordTest, DifferentEncodedBytesGiveDifferentNonce) {
+  Bytes other_encoded = encoded_;
+  other_encoded.back() ^= 1;
+  Bytes other;
+  SealRecord(key_, id_, encoding_, plain_.size(), other_encoded, &other);
+  EXPECT_FALSE(std::equal(record_.begin(), record_.begin() + crypto::kAesGcmNonceSize, other.begin()));
+}
+
+TEST_F(RecordTest, DifferentEncodingGivesDifferentNonce) {
+  Bytes other;
+  SealRecord(key_, id_, ChunkEncoding::kRaw, plain_.size(), encoded_, &other);
+  EXPECT_FALSE(std::equal(record_.begin(), record_.begin() + crypto::kAesGcmNonceSize, other.begin()));
+}
+
+TEST_F(RecordTest, OtherLineageGivesDifferentRecord) {
+  LineageKey other_key = LineageKey::FromBytes(Bytes(32, 0x33)).value();
+  Bytes other;
+  SealRecord(other_key, id_, encoding_, plain_.size(), encoded_, &other);
+  EXPECT_NE(other, record_);
+}
+
+TEST(ChunkIdTest, IdIsKeyed) {
+  LineageKey a = LineageKey::FromBytes(Bytes(32, 1)).value();
+  LineageKey b = LineageKey::FromBytes(Bytes(32, 2)).value();
+  Bytes plain = Text(1000);
+  EXPECT_EQ(a.ChunkIdOf(plain), a.ChunkIdOf(plain));
+  EXPECT_NE(a.ChunkIdOf(plain), b.ChunkIdOf(plain));
+  EXPECT_NE(a.ChunkIdOf(plain), crypto::Sha256::Hash(plain));
+}
+
+}  // namespace
+}  // namespace arca::format
