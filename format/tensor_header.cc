@@ -79,6 +79,43 @@ bool ShapeProduct(const std::vector<std::uint64_t>& shape, std::uint64_t* produc
   return true;
 }
 
+// ValidUtf8 is strict RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF.
+bool ValidUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i - 1 < n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 // FinishLayout sorts the tensors by range and refuses overlapping non-empty
 // ranges. Callers have already checked every range against the file.
 Status FinishLayout(std::vector<TensorInfo>& tensors) {
@@ -662,6 +699,12 @@ class GgufParser {
     }
     ARCA_ASSIGN_OR_RETURN(info->name, r_.Bytes(name_len, "name"));
     const std::string where = "tensor " + Quote(info->name);
+    // GGUF strings are UTF-8. ggml keeps names as C strings, so a NUL would
+    // make two names we see as distinct collide there: refuse it too.
+    if (!ValidUtf8(info->name) || info->name.find('\0') != std::string::npos) {
+      return InvalidArgumentError("name " + Quote(info->name) + " at offset " + Num(name_at) +
+                                  " is not UTF-8 without NUL bytes");
+    }
     if (!names.insert(info->name).second) {
       return InvalidArgumentError("duplicate tensor name " + Quote(info->name) + " at offset " + Num(name_at));
     }

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -646,6 +649,29 @@ TEST(Gguf, ReadsOnlyTheHeaderOfAHugeFile) {
   EXPECT_LE(file.bytes_read(), 64u * 1024);
 }
 
+TEST(Gguf, ParsesHeaderLargerThanTheReadAheadWindow) {
+  // Fields of every width straddle the 64 KiB window boundaries somewhere in
+  // 6000 KVs of growing size, then a tensor info follows.
+  GgufBuilder g;
+  g.Header(3, 1, 6000);
+  for (int i = 0; i < 6000; ++i) {
+    g.Key("k." + std::to_string(i), kArray).U32(kString).U64(2).Str(std::string(i % 23, 'x')).Str("y");
+  }
+  g.Tensor("after.the.window", {5}, kGgmlF32, 0).PadTo(32);
+  const std::size_t data_begin = g.size();
+  ASSERT_GT(data_begin, 2u * 64 * 1024);
+  g.Zeros(20);
+  auto r = ParseGguf(g.bytes());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->data_begin, data_begin);
+  EXPECT_EQ(r->tensors[0].name, "after.the.window");
+  // Every prefix that cuts the header fails cleanly, wherever the window is.
+  Bytes b = g.bytes();
+  for (std::size_t n = 64 * 1024 - 40; n < 64 * 1024 + 40; ++n) {
+    EXPECT_THAT(ParseGguf(Bytes(b.begin(), b.begin() + n)), HasCode(StatusCode::kInvalidArgument)) << n;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // GGUF: malformed files, one test per defect
 
@@ -871,6 +897,20 @@ TEST(Gguf, RejectsDuplicateTensorName) {
   EXPECT_THAT(r.status().message(), HasSubstr("duplicate tensor name"));
 }
 
+TEST(Gguf, RejectsTensorNameThatIsNotUtf8) {
+  for (std::string name : {std::string("w\xff"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+                           std::string("a\xe2\x82"), std::string("a\0b", 3)}) {
+    GgufBuilder g;
+    g.Header(3, 1, 0).Tensor(name, {1}, kGgmlF32, 0).PadTo(32).Zeros(32);
+    auto r = ParseGguf(g.bytes());
+    EXPECT_THAT(r, HasCode(StatusCode::kInvalidArgument));
+    EXPECT_THAT(r.status().message(), HasSubstr("not UTF-8"));
+  }
+  GgufBuilder ok;
+  ok.Header(3, 1, 0).Tensor("blk.0.\xc3\xa9\xf0\x9f\x98\x80", {1}, kGgmlF32, 0).PadTo(32).Zeros(32);
+  EXPECT_THAT(ParseGguf(ok.bytes()), IsOk());
+}
+
 TEST(Gguf, RejectsTooManyDims) {
   GgufBuilder g;
   g.Header(3, 1, 0).Tensor("t", {1, 1, 1, 1, 1, 1, 1, 1, 1}, kGgmlF32, 0).PadTo(32).Zeros(32);
@@ -967,6 +1007,34 @@ TEST(Gguf, PassesIoErrorsThrough) {
   EXPECT_THAT(r, HasCode(StatusCode::kUnavailable));
   EXPECT_THAT(r.status().message(), HasSubstr("x.gguf"));
 }
+
+// ---------------------------------------------------------------------------
+// The fuzz seed corpora (tests/fuzz/make_seed_corpus.py) double as vectors:
+// every seed_valid_* parses and every seed_bad_* is refused.
+
+void CheckSeeds(const std::string& corpus, TensorFileFormat format) {
+  const std::filesystem::path dir = std::filesystem::path(ARCA_SOURCE_DIR) / "tests/fuzz/corpus" / corpus;
+  int valid = 0, bad = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.starts_with("seed_")) continue;  // fuzzer-found inputs may go either way
+    std::ifstream in(entry.path(), std::ios::binary);
+    Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto r = Parse(bytes, format);
+    if (file.starts_with("seed_valid_")) {
+      EXPECT_THAT(r, IsOk()) << file;
+      ++valid;
+    } else {
+      EXPECT_FALSE(r.ok()) << file;
+      ++bad;
+    }
+  }
+  EXPECT_GE(valid, 3) << corpus;
+  EXPECT_GE(bad, 10) << corpus;
+}
+
+TEST(FuzzSeeds, SafetensorsSeedsParseAsNamed) { CheckSeeds("safetensors_header", TensorFileFormat::kSafetensors); }
+TEST(FuzzSeeds, GgufSeedsParseAsNamed) { CheckSeeds("gguf_header", TensorFileFormat::kGguf); }
 
 }  // namespace
 }  // namespace arca::format

@@ -49,6 +49,10 @@ def safetensors_seeds():
         }, 65)
     s["valid_gap_and_trailing"] = st({"g": t("U8", [2], 4, 6)}, 10)
     s["valid_4d"] = st({"conv": t("F16", [2, 1, 3, 3], 0, 36)}, 36)
+    many = {}
+    for i in range(1500):  # a header over 64 KiB
+        many["model.layers.%d.weight" % i] = t("F16", [2, 2], 8 * i, 8 * i + 8)
+    s["valid_many_tensors"] = st(many, 8 * 1500)
     s["bad_truncated_length"] = b"\x10\x00\x00"
     s["bad_length_over_limit"] = struct.pack("<Q", 200 << 20) + b"{}"
     s["bad_length_past_eof"] = struct.pack("<Q", 64) + b"{}"
@@ -169,6 +173,15 @@ def gguf_seeds():
         g.tensor("t%d" % typ, [block], typ, offset)
         offset += (nbytes + 31) // 32 * 32
     s["valid_every_ggml_type"] = g.pad().zeros(offset).bytes()
+
+    # A header larger than the parser's 64 KiB read-ahead window, so that
+    # fields straddle window boundaries.
+    g = G().header(3, 1, 2).key("general.architecture", STRING).str("llama")
+    g.key("tokenizer.ggml.tokens", ARRAY).u32(STRING).u64(12000)
+    for i in range(12000):
+        g.str("tok%d" % i)
+    g.tensor("token_embd.weight", [8, 4], 1, 0)
+    s["valid_large_vocab"] = g.pad().zeros(64).bytes()
 
     s["bad_magic"] = b"ggUF" + small_gguf()[4:]
     s["bad_version_1"] = small_gguf(1)
