@@ -44,7 +44,8 @@ class ChunkEncoder {
  private:
   bool Bg2(ByteSpan plain, Bytes* out);
   bool Zstd(ByteSpan plain, Bytes* out);
-  ZstdCCtxPtr cctx_;
+  ZstdCCtxPtr cctx_;     // whole chunks (level 1)
+  ZstdCCtxPtr hi_cctx_;  // bg2 high-byte streams (tuned for i.i.d. symbols)
   Bytes scratch_;
 };
 
