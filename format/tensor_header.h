@@ -64,7 +64,7 @@ struct TensorHeaderLimits {
   std::uint32_t max_dims = 8;
   std::uint64_t max_name_bytes = 4096;
   // GGUF only: metadata key-value pairs, and how deeply arrays may nest
-  // (an array of scalars is depth 1).
+  // (an array of scalars is depth 1; values above 64 act as 64).
   std::uint64_t max_metadata_kvs = 1u << 16;
   std::uint32_t max_array_depth = 8;
 };
@@ -78,19 +78,23 @@ bool LooksLikeTensorFile(const std::string& path, TensorFileFormat* format);
 // malformed headers (including a header cut short by the end of the file),
 // ResourceExhausted over the limits, Corruption when a tensor's range lies
 // outside the file; an I/O error from `file` is passed through with context.
-// It reads only the header (through ReadAt, at most max_header_bytes plus
-// one 64 KiB read-ahead), never tensor data. Thread-safe for distinct
-// outputs; `file` is borrowed.
+// It reads only the header, through ReadAt and never past max_header_bytes:
+// safetensors exactly 8 + N bytes; GGUF in 64 KiB read-ahead windows, so up
+// to 64 KiB past the header's end. Memory stays proportional to the header
+// (the safetensors JSON DOM is a small multiple of N). Reentrant; `file` is
+// borrowed for the call.
 //
 // Safetensors: https://github.com/huggingface/safetensors#format. Checked:
-// header length, JSON syntax and duplicate keys (ParseJson), known dtype,
+// header length, JSON syntax, UTF-8 and duplicate keys (ParseJson), no raw
+// NUL byte (which nlohmann would take for end of input), known dtype,
 // exactly {dtype, shape, data_offsets} per tensor, shape product times the
 // element size (with overflow checks) equal to the byte range, ranges inside
 // the file and not overlapping, "__metadata__" a string-to-string map.
 // GGUF v2/v3: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md.
 // Checked: magic, version, counts against limits and remaining bytes, every
 // metadata value of every type (nested arrays up to max_array_depth) against
-// the end of the header, unique keys and tensor names, `general.alignment`
+// the end of the header (bool bytes 0/1), unique printable-ASCII keys,
+// unique UTF-8 tensor names without NUL, `general.alignment`
 // (a u32 power of two), known ggml types and their block sizes, offsets
 // aligned, ranges inside the file and not overlapping.
 Result<TensorHeader> ReadTensorHeader(const RandomAccessFile& file, TensorFileFormat format,
