@@ -142,6 +142,17 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, const JsonL
     return ResourceExhaustedError(std::string(what) + " is " + std::to_string(text.size()) +
                                   " bytes, over the limit of " + std::to_string(limits.max_bytes));
   }
+  // nlohmann stops at a NUL byte and ignores what follows, so "{}\0{...}"
+  // would parse as "{}" here and as something else elsewhere: one byte
+  // string must mean one document. JSON never allows a raw NUL.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return InvalidArgumentError(std::string(what) + ": NUL byte at offset " + std::to_string(nul) + " (not valid JSON)");
+  }
+  // RFC 8259 §8.1: a byte order mark MUST NOT be added; refuse rather than
+  // ignore it, so signed documents have a single byte form.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    return InvalidArgumentError(std::string(what) + ": starts with a UTF-8 byte order mark (not allowed)");
+  }
   // The callback sees every key before it is stored: track the keys of each
   // open object to refuse duplicates, and refuse excessive depth early.
   std::vector<std::set<std::string>> open_keys;

@@ -563,4 +563,20 @@ TEST(RejectUnknownFieldsTest, NonObjectIsAnErrorNotAnException) {
 }
 
 }  // namespace
+
+TEST(ParseJsonTest, RefusesNulByteAndWhatFollows) {
+  // nlohmann alone would stop at the NUL and return {}: a parser differential.
+  const std::string text("{}\0{\"w\":1}", 10);
+  EXPECT_THAT(ParseJson(text, "doc"), HasCodeAndMessage(StatusCode::kInvalidArgument, "NUL byte at offset 2"));
+}
+
+TEST(ParseJsonTest, RefusesNulInsideString) {
+  const std::string text("{\"a\":\"x\0y\"}", 12);
+  EXPECT_THAT(ParseJson(text, "doc"), HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST(ParseJsonTest, RefusesLeadingByteOrderMark) {
+  EXPECT_THAT(ParseJson("\xEF\xBB\xBF{}", "doc"), HasCodeAndMessage(StatusCode::kInvalidArgument, "byte order mark"));
+}
+
 }  // namespace arca
