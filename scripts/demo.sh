@@ -34,6 +34,13 @@ step "4. inspect without any key" "$ARCA" inspect "$W/pkg"
 step "5. open with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/pkg" --lineage-key "$W/acme-med.key" -o "$W/out"
 step "6. bit-identical?" diff -r "$W/model" "$W/out"
 echo "yes: the opened model is bit-identical to the original"
-step "7. a wrong key is refused, and nothing is written" bash -c "'$ARCA' lineage-key new -o '$W/other.key' >/dev/null; '$ARCA' open '$W/pkg' --lineage-key '$W/other.key' -o '$W/out2' || echo \"refused (exit \$?); $W/out2 exists: \$([[ -e '$W/out2' ]] && echo yes || echo no)\""
+printf '\n\033[1m== 7. a wrong key is refused, and nothing is written\033[0m\n'
+"$ARCA" lineage-key new -o "$W/other.key" >/dev/null
+echo "\$ $ARCA open $W/pkg --lineage-key $W/other.key -o $W/out2"
+if "$ARCA" open "$W/pkg" --lineage-key "$W/other.key" -o "$W/out2"; then
+  echo "demo: a wrong key was accepted" >&2; exit 1
+else
+  echo "refused (exit $?); $W/out2 was $([[ -e $W/out2 ]] && echo "CREATED" || echo "not created")"
+fi
 [[ $KEEP == 1 ]] && echo "kept the demo files in $W"
 echo; echo "demo complete"
