@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <openssl/pem.h>
+
 #include <nlohmann/json.hpp>
 
 #include "attest/internal/der.h"
@@ -192,6 +194,18 @@ Result<EvidenceBundle> ParseBundle(std::string_view text) {
     b.tdx_collateral = std::move(col);
   }
   return b;
+}
+
+Result<Bytes> PublicKeyToSpkiDer(ByteSpan in) {
+  std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
+  if (text.find("-----BEGIN PUBLIC KEY-----") != std::string_view::npos) {
+    BioPtr bio(BIO_new_mem_buf(in.data(), int(in.size())));
+    EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) return OpenSslError(StatusCode::kInvalidArgument, "public key: malformed PEM PUBLIC KEY block");
+    return internal::PublicKeyToDer(key.get());
+  }
+  ARCA_ASSIGN_OR_RETURN(EvpPkeyPtr key, internal::ParsePublicKeyDer(in, "public key"));
+  return internal::PublicKeyToDer(key.get());
 }
 
 Result<HclReport> ParseHclReport(ByteSpan d) {

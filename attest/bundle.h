@@ -107,6 +107,11 @@ struct VerifyOptions {
 // function: no clock, no network. Thread-safe.
 Verdict VerifyBundle(const EvidenceBundle& bundle, const RootStore& roots, const VerifyOptions& options);
 
+// PublicKeyToSpkiDer reads a "PUBLIC KEY" PEM block or DER
+// SubjectPublicKeyInfo (RSA or EC) and returns its canonical DER, e.g. for
+// --tpm-ak. InvalidArgument otherwise.
+Result<Bytes> PublicKeyToSpkiDer(ByteSpan pem_or_der);
+
 // HclReport is the parsed Azure HCL attestation report container.
 struct HclReport {
   ByteSpan snp_report;     // 1184 bytes at 0x20

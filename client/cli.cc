@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "client/attest_commands.h"
 #include "client/format_commands.h"
 
 namespace arca::client {
@@ -17,6 +18,7 @@ int RunCli(int argc, char** argv) {
       "8 corruption, 9 resource limit exceeded, 10 unavailable.");
   Command run;
   AddFormatCommands(app, &run);
+  AddAttestCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
