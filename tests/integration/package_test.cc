@@ -1,0 +1,1054 @@
+// End-to-end tests of Seal / Open on real directories: a round trip is
+// bit-exact and deterministic, a parent's chunks are reused, and every kind of
+// damage to a sealed package is refused with the right code and a useful
+// message, leaving no output (or temporary) directory behind.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file_system.h"
+#include "base/json.h"
+#include "base/testing/status_matchers.h"
+#include "format/manifest.h"
+#include "format/oci_layout.h"
+#include "format/package.h"
+
+namespace arca::format {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// --- Files and trees --------------------------------------------------------
+
+Bytes ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void WriteAll(const std::string& path, ByteSpan data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  ASSERT_TRUE(out.good()) << path;
+  out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+void WriteAll(const std::string& path, std::string_view text) { WriteAll(path, AsBytes(text)); }
+
+void FlipByte(const std::string& path, std::uint64_t offset) {
+  Bytes data = ReadAll(path);
+  ASSERT_LT(offset, data.size()) << path;
+  data[offset] ^= 0x01;
+  WriteAll(path, data);
+}
+
+struct TreeEntry {
+  bool is_dir = false;
+  unsigned perms = 0;
+  Bytes content;
+  bool operator==(const TreeEntry&) const = default;
+};
+
+// Tree maps every relative path under `root` to its type, permissions and
+// content (symlinks are not followed; the trees compared have none).
+std::map<std::string, TreeEntry> Tree(const std::string& root) {
+  std::map<std::string, TreeEntry> out;
+  for (const auto& e : stdfs::recursive_directory_iterator(root)) {
+    TreeEntry t;
+    t.is_dir = e.is_directory();
+    // Directory modes are not part of the format (only files carry a mode).
+    t.perms = t.is_dir ? 0 : unsigned(e.symlink_status().permissions()) & 0777;
+    if (!t.is_dir) t.content = ReadAll(e.path());
+    out[stdfs::relative(e.path(), root).string()] = std::move(t);
+  }
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/arca-pkgtest-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    if (p == nullptr) std::abort();
+    path_ = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    stdfs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// --- A synthetic model ------------------------------------------------------
+
+// Bf16 returns `count` bf16 values from N(0, 0.02), little-endian.
+Bytes Bf16(std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  Bytes out(count * 2);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    bits += 0x7fff + ((bits >> 16) & 1);
+    out[2 * i] = std::uint8_t(bits >> 16);
+    out[2 * i + 1] = std::uint8_t(bits >> 24);
+  }
+  return out;
+}
+
+Bytes F32(std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(1.0f, 0.1f);
+  Bytes out(count * 4);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::memcpy(out.data() + 4 * i, &f, 4);
+  }
+  return out;
+}
+
+struct TensorSpec {
+  std::string name;
+  std::string dtype;
+  std::vector<std::uint64_t> shape;
+  Bytes data;
+};
+
+// Safetensors writes the format by hand: u64 LE header length, a JSON header
+// (padded with spaces to a multiple of 8), then the tensor data.
+Bytes Safetensors(const std::vector<TensorSpec>& tensors) {
+  Json header = Json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  std::uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
+    offset += t.data.size();
+  }
+  std::string h = header.dump();
+  while (h.size() % 8) h += ' ';
+  std::uint8_t len[8];
+  StoreLe64(len, h.size());
+  std::string out(reinterpret_cast<const char*>(len), 8);
+  out += h;
+  for (const auto& t : tensors) out += ToString(t.data);
+  return Bytes(out.begin(), out.end());
+}
+
+std::vector<TensorSpec> ModelTensors(std::uint32_t attn_seed = 2) {
+  return {
+      {"embed.weight", "BF16", {512, 256}, Bf16(512 * 256, 1)},
+      {"layers.0.attn.weight", "BF16", {256, 256}, Bf16(256 * 256, attn_seed)},
+      {"layers.0.norm.weight", "F32", {256}, F32(256, 3)},
+      {"lm_head.weight", "BF16", {300, 256}, Bf16(300 * 256, 4)},
+  };
+}
+
+std::string ConfigJson() {
+  std::string s = "{\n  \"architectures\": [\"TinyForCausalLM\"],\n  \"hidden_size\": 256,\n";
+  for (int i = 0; i < 40; ++i) s += "  \"extra_" + std::to_string(i) + "\": " + std::to_string(i * 37) + ",\n";
+  return s + "  \"vocab_size\": 512\n}\n";
+}
+
+std::string TokenizerText() {
+  std::string s;
+  for (int i = 0; i < 3000; ++i) s += "token_" + std::to_string(i) + " " + std::to_string(i % 97) + "\n";
+  return s;
+}
+
+ChunkingParams TestChunking() { return ChunkingParams{1024, 4096, 16384}; }
+
+void WriteModel(const std::string& dir, std::uint32_t attn_seed = 2) {
+  stdfs::create_directories(dir + "/nested/dir");
+  WriteAll(dir + "/model.safetensors", Safetensors(ModelTensors(attn_seed)));
+  WriteAll(dir + "/config.json", ConfigJson());
+  WriteAll(dir + "/nested/dir/tokenizer.txt", TokenizerText());
+  WriteAll(dir + "/nested/empty.bin", "");
+  ::chmod((dir + "/config.json").c_str(), 0600);
+  ::chmod((dir + "/model.safetensors").c_str(), 0644);
+  ::chmod((dir + "/nested/dir/tokenizer.txt").c_str(), 0640);
+  ::chmod((dir + "/nested/empty.bin").c_str(), 0644);
+}
+
+// --- Fault injection --------------------------------------------------------
+
+class FaultyWritableFile final : public WritableFile {
+ public:
+  FaultyWritableFile(std::unique_ptr<WritableFile> base, std::function<bool()> fail_now)
+      : base_(std::move(base)), fail_now_(std::move(fail_now)) {}
+  Status Append(ByteSpan data) override {
+    if (fail_now_()) return UnavailableError("injected fault: write failed");
+    return base_->Append(data);
+  }
+  Status Sync() override { return base_->Sync(); }
+  Status Close() override { return base_->Close(); }
+
+ private:
+  std::unique_ptr<WritableFile> base_;
+  std::function<bool()> fail_now_;
+};
+
+// FaultyFileSystem forwards to the POSIX file system but fails the Nth
+// Append (counting from 1, across all files), and optionally every Rename to
+// one path.
+class FaultyFileSystem final : public FileSystem {
+ public:
+  explicit FaultyFileSystem(int fail_append_n) : fail_append_n_(fail_append_n) {}
+  void FailRenameTo(std::string path) { fail_rename_to_ = std::move(path); }
+  int appends() const { return appends_; }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, std::uint32_t mode,
+                                                        bool exclusive) override {
+    ARCA_ASSIGN_OR_RETURN(auto f, base_.NewWritableFile(path, mode, exclusive));
+    return std::unique_ptr<WritableFile>(
+        new FaultyWritableFile(std::move(f), [this] { return ++appends_ == fail_append_n_; }));
+  }
+  Result<std::unique_ptr<RandomAccessFile>> OpenRead(const std::string& path) override { return base_.OpenRead(path); }
+  Result<FileInfo> Stat(const std::string& path) override { return base_.Stat(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override { return base_.ListDir(path); }
+  Status MakeDir(const std::string& path, std::uint32_t mode) override { return base_.MakeDir(path, mode); }
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (!fail_rename_to_.empty() && to == fail_rename_to_) return UnavailableError("injected fault: rename failed");
+    return base_.Rename(from, to);
+  }
+  Status Link(const std::string& from, const std::string& to) override { return base_.Link(from, to); }
+  Status SyncDir(const std::string& path) override { return base_.SyncDir(path); }
+  Status Remove(const std::string& path) override { return base_.Remove(path); }
+  Status RemoveAll(const std::string& path) override { return base_.RemoveAll(path); }
+
+ private:
+  FileSystem& base_ = FileSystem::Default();
+  const int fail_append_n_;
+  std::atomic<int> appends_{0};
+  std::string fail_rename_to_;
+};
+
+// --- Fixture ----------------------------------------------------------------
+
+class PackageTest : public ::testing::Test {
+ protected:
+  PackageTest()
+      : key_(LineageKey::FromBytes(Bytes(32, 0x5a)).value()),
+        other_key_(LineageKey::FromBytes(Bytes(32, 0xa5)).value()),
+        model_(tmp_.path() + "/model"),
+        out_(tmp_.path() + "/out") {
+    WriteModel(model_);
+    options_.name = "acme/tiny-llm";
+    options_.version = "1.0";
+    options_.chunking = TestChunking();
+    options_.pack_target_bytes = 64 * 1024;  // several packs
+    options_.threads = 2;
+  }
+
+  FileSystem& fs() { return FileSystem::Default(); }
+
+  // SealNew seals the model into a fresh package directory and returns it.
+  std::string SealNew(const std::string& name = "pkg") {
+    std::string dir = tmp_.path() + "/" + name;
+    auto r = Seal(fs(), model_, dir, key_, options_);
+    EXPECT_THAT(r, IsOk());
+    if (r.ok()) report_ = *r;
+    return dir;
+  }
+
+  Result<OpenReport> OpenTo(const std::string& pkg, const std::string& out, const LineageKey& key) {
+    return Open(fs(), PackageRef{pkg, ""}, key, out);
+  }
+
+  // ExpectNoTemps: no temporary sibling ".<base>.tmp-*" of `dir` exists.
+  void ExpectNoTemps(const std::string& dir) {
+    const std::string prefix = "." + BaseName(dir) + ".tmp-";
+    for (const auto& e : stdfs::directory_iterator(DirName(dir))) {
+      EXPECT_FALSE(e.path().filename().string().starts_with(prefix)) << e.path() << " was left behind";
+    }
+  }
+  // ExpectNothingAt: neither `dir` nor a temporary sibling exists.
+  void ExpectNothingAt(const std::string& dir) {
+    EXPECT_FALSE(stdfs::exists(stdfs::symlink_status(dir))) << dir << " was left behind";
+    ExpectNoTemps(dir);
+  }
+
+  // ExpectOpenRefused opens `pkg` with the right key and expects `code` with
+  // `message` in the error, and no output directory.
+  void ExpectOpenRefused(const std::string& pkg, StatusCode code, const std::string& message) {
+    EXPECT_THAT(OpenTo(pkg, out_, key_), HasCodeAndMessage(code, message));
+    ExpectNothingAt(out_);
+  }
+
+  std::string BlobPath(const std::string& pkg, const std::string& digest) {
+    return pkg + "/blobs/sha256/" + digest.substr(7);
+  }
+  LoadedPackage Load(const std::string& pkg) { return LoadPackage(fs(), PackageRef{pkg, ""}).value(); }
+  std::string PackPath(const std::string& pkg, std::size_t i) { return BlobPath(pkg, Load(pkg).manifest.packs[i].digest); }
+
+  std::string WriteBlob(const std::string& pkg, ByteSpan data) {
+    std::string digest = DigestOf(data);
+    WriteAll(BlobPath(pkg, digest), data);
+    return digest;
+  }
+
+  // RewriteOciManifest stores `om` as a new blob and points index.json at
+  // it, so the layout's digests stay consistent.
+  void RewriteOciManifest(const std::string& pkg, const OciManifest& om) {
+    std::string text = SerializeOciManifest(om);
+    std::string digest = WriteBlob(pkg, AsBytes(text));
+    Json index = Json::parse(ToString(ReadAll(pkg + "/index.json")));
+    index["manifests"][0]["digest"] = digest;
+    index["manifests"][0]["size"] = text.size();
+    WriteAll(pkg + "/index.json", CanonicalJson(index).value());
+  }
+
+  // RewriteArcaManifest replaces the Arca manifest blob with `text` and
+  // re-hashes the OCI manifest and index: only the MAC (or the manifest's own
+  // validation) can catch the edit.
+  void RewriteArcaManifest(const std::string& pkg, const std::string& text) {
+    OciManifest om = OciLayoutReader::Open(fs(), pkg).value().manifest();
+    om.layers[0].digest = WriteBlob(pkg, AsBytes(text));
+    om.layers[0].size = text.size();
+    RewriteOciManifest(pkg, om);
+  }
+  void EditArcaManifest(const std::string& pkg, const std::function<void(Manifest&)>& edit) {
+    Manifest m = Load(pkg).manifest;
+    edit(m);
+    RewriteArcaManifest(pkg, SerializeManifest(m).value());
+  }
+  void EditArcaManifestJson(const std::string& pkg, const std::function<void(Json&)>& edit) {
+    Json j = Json::parse(ToString(ReadAll(BlobPath(pkg, Load(pkg).manifest_blob.digest))));
+    edit(j);
+    RewriteArcaManifest(pkg, CanonicalJson(j).value());
+  }
+
+  static std::size_t FileIndex(const Manifest& m, const std::string& path) {
+    for (std::size_t i = 0; i < m.files.size(); ++i) {
+      if (m.files[i].path == path) return i;
+    }
+    ADD_FAILURE() << "no file " << path;
+    return 0;
+  }
+
+  TempDir tmp_;
+  LineageKey key_;
+  LineageKey other_key_;
+  std::string model_;
+  std::string out_;
+  SealOptions options_;
+  SealReport report_;
+};
+
+// --- Round trip -------------------------------------------------------------
+
+TEST_F(PackageTest, RoundTripIsBitExact) {
+  std::uint64_t last_done = 0, last_total = 0;
+  options_.progress = [&](const Progress& p) {
+    EXPECT_GE(p.done_bytes, last_done);
+    last_done = p.done_bytes;
+    last_total = p.total_bytes;
+  };
+  std::string pkg = SealNew();
+  auto opened = OpenTo(pkg, out_, key_);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_EQ(Tree(out_), Tree(model_));
+  EXPECT_EQ(opened->files, 4u);
+  EXPECT_EQ(opened->plaintext_bytes, report_.plaintext_bytes);
+  EXPECT_EQ(opened->chunks, report_.chunks_total);
+  EXPECT_EQ(last_done, report_.plaintext_bytes);
+  EXPECT_EQ(last_total, report_.plaintext_bytes);
+  ExpectNoTemps(out_);
+  ExpectNoTemps(pkg);
+}
+
+TEST_F(PackageTest, SealReportAndManifestDescribeTheModel) {
+  std::string pkg = SealNew();
+  const Manifest& m = report_.manifest;
+  EXPECT_EQ(m.name, "acme/tiny-llm");
+  EXPECT_EQ(m.version, "1.0");
+  EXPECT_EQ(m.lineage_id, key_.LineageId());
+  EXPECT_FALSE(m.parent.has_value());
+  EXPECT_GT(m.packs.size(), 1u);
+  EXPECT_GT(report_.chunks_new, 20u);
+  EXPECT_EQ(report_.chunks_from_parent, 0u);
+  EXPECT_LT(report_.stored_bytes, report_.plaintext_bytes);  // bf16 and text compress
+  const FileEntry& st = m.files[FileIndex(m, "model.safetensors")];
+  ASSERT_TRUE(st.tensor_format.has_value());
+  EXPECT_EQ(st.tensors.size(), 4u);
+  EXPECT_EQ(m.files[FileIndex(m, "config.json")].mode, 0600u);
+  EXPECT_TRUE(m.files[FileIndex(m, "nested/empty.bin")].chunks.empty());
+  bool bg2 = false, zstd = false;
+  for (const auto& c : m.chunks) {
+    bg2 |= c.encoding == ChunkEncoding::kBg2;
+    zstd |= c.encoding == ChunkEncoding::kZstd;
+  }
+  EXPECT_TRUE(bg2);
+  EXPECT_TRUE(zstd);
+  // The package on disk says the same, and is readable without the key.
+  LoadedPackage loaded = Load(pkg);
+  EXPECT_EQ(SerializeManifest(loaded.manifest).value(), SerializeManifest(m).value());
+  EXPECT_EQ(loaded.manifest_blob.digest, report_.manifest_digest);
+  EXPECT_EQ(loaded.layout.manifest_descriptor().digest, report_.oci_manifest_digest);
+  EXPECT_EQ(loaded.layout.ref(), "1.0");
+  ExpectNoTemps(pkg);
+}
+
+TEST_F(PackageTest, SealIsDeterministic) {
+  options_.threads = 1;
+  std::string a = SealNew("a");
+  SealReport ra = report_;
+  options_.threads = 4;
+  std::string b = SealNew("b");
+  EXPECT_EQ(report_.manifest_digest, ra.manifest_digest);
+  EXPECT_EQ(report_.oci_manifest_digest, ra.oci_manifest_digest);
+  auto ta = Tree(a), tb = Tree(b);
+  EXPECT_EQ(ta.size(), tb.size());
+  EXPECT_TRUE(ta == tb) << "two seals of the same model differ";
+}
+
+TEST_F(PackageTest, DifferentLineagesShareNothing) {
+  std::string a = SealNew("a");
+  SealReport ra = report_;
+  auto r = Seal(fs(), model_, tmp_.path() + "/b", other_key_, options_);
+  ASSERT_THAT(r, IsOk());
+  std::set<std::string> ids;
+  for (const auto& c : ra.manifest.chunks) ids.insert(HexEncode(c.id));
+  for (const auto& c : r->manifest.chunks) EXPECT_EQ(ids.count(HexEncode(c.id)), 0u);
+  for (const auto& p : r->manifest.packs) EXPECT_FALSE(stdfs::exists(BlobPath(a, p.digest)));
+}
+
+TEST_F(PackageTest, ParentChunksAreReused) {
+  std::string v1 = SealNew("v1");
+  SealReport r1 = report_;
+  // Version 2 retrains one tensor and edits the config.
+  WriteModel(model_, /*attn_seed=*/99);
+  WriteAll(model_ + "/config.json", ConfigJson() + "\n");
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  EXPECT_GT(report_.chunks_from_parent, 0u);
+  EXPECT_GT(report_.chunks_new, 0u);
+  EXPECT_LT(report_.stored_bytes, r1.stored_bytes / 2);
+  ASSERT_TRUE(report_.manifest.parent.has_value());
+  EXPECT_EQ(*report_.manifest.parent, r1.manifest_digest);
+  bool inherited = false;
+  for (const auto& p : report_.manifest.packs) inherited |= p.from_parent;
+  EXPECT_TRUE(inherited);
+  // v2 opens on its own to the edited model; v1 still opens to the original.
+  ASSERT_THAT(OpenTo(v2, out_, key_), IsOk());
+  EXPECT_EQ(Tree(out_), Tree(model_));
+  WriteModel(tmp_.path() + "/model-v1");
+  ASSERT_THAT(OpenTo(v1, tmp_.path() + "/out-v1", key_), IsOk());
+  EXPECT_EQ(Tree(tmp_.path() + "/out-v1"), Tree(tmp_.path() + "/model-v1"));
+}
+
+TEST_F(PackageTest, ParentOfAnotherLineageIsUnauthenticated) {
+  std::string v1 = SealNew("v1");
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  const std::string v2 = tmp_.path() + "/v2";
+  EXPECT_THAT(Seal(fs(), model_, v2, other_key_, options_),
+              HasCodeAndMessage(StatusCode::kUnauthenticated, "wrong lineage key"));
+  ExpectNothingAt(v2);
+}
+
+TEST_F(PackageTest, TamperedParentIsRefused) {
+  std::string v1 = SealNew("v1");
+  EditArcaManifest(v1, [](Manifest& m) { std::swap(m.chunks[0].offset, m.chunks[1].offset); });
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  const std::string v2 = tmp_.path() + "/v2";
+  EXPECT_THAT(Seal(fs(), model_, v2, key_, options_), HasCode(StatusCode::kUnauthenticated));
+  ExpectNothingAt(v2);
+}
+
+// --- Open refusals: keys and blobs -----------------------------------------
+
+TEST_F(PackageTest, OpenWithWrongKeyIsRefused) {
+  std::string pkg = SealNew();
+  EXPECT_THAT(OpenTo(pkg, out_, other_key_), HasCodeAndMessage(StatusCode::kUnauthenticated, "wrong lineage key"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, FlippedPackByteIsRefused) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 0);
+  FlipByte(pack, stdfs::file_size(pack) / 2);
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "record does not authenticate");
+}
+
+TEST_F(PackageTest, FlippedNonceAndTagBytesAreRefused) {
+  std::string pkg = SealNew();
+  std::string last = PackPath(pkg, Load(pkg).manifest.packs.size() - 1);
+  FlipByte(last, 0);  // first record's nonce
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "record does not authenticate");
+  FlipByte(last, 0);
+  FlipByte(last, stdfs::file_size(last) - 1);  // last record's tag
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "record does not authenticate");
+}
+
+TEST_F(PackageTest, FlippedPackByteErrorNamesTheChunk) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 0);
+  FlipByte(pack, stdfs::file_size(pack) / 2);
+  auto r = OpenTo(pkg, out_, key_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("chunk "));
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("offset"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, FlippedArcaManifestByteIsRefused) {
+  std::string pkg = SealNew();
+  std::string blob = BlobPath(pkg, report_.manifest_digest);
+  FlipByte(blob, stdfs::file_size(blob) / 2);
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "does not match its digest");
+}
+
+TEST_F(PackageTest, FlippedOciManifestByteIsRefused) {
+  std::string pkg = SealNew();
+  std::string blob = BlobPath(pkg, report_.oci_manifest_digest);
+  FlipByte(blob, stdfs::file_size(blob) / 2);
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "does not match its digest");
+}
+
+TEST_F(PackageTest, IndexPointingToAbsentDigestIsRefused) {
+  std::string pkg = SealNew();
+  std::string text = ToString(ReadAll(pkg + "/index.json"));
+  std::string hex = report_.oci_manifest_digest.substr(7);
+  std::string other = hex;
+  other[10] = other[10] == '0' ? '1' : '0';
+  text.replace(text.find(hex), hex.size(), other);
+  WriteAll(pkg + "/index.json", text);
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "blob sha256:" + other);
+}
+
+TEST_F(PackageTest, IndexPointingToSubstitutedBlobIsRefused) {
+  // The index names a digest whose file holds other bytes (an attacker who
+  // can write the directory but cannot find a SHA-256 preimage).
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.annotations["evil"] = "1";
+  std::string real_digest = DigestOf(AsBytes(SerializeOciManifest(om)));
+  RewriteOciManifest(pkg, om);
+  // Put the original manifest's bytes under the new name.
+  WriteAll(BlobPath(pkg, real_digest), ReadAll(BlobPath(pkg, report_.oci_manifest_digest)));
+  Json index = Json::parse(ToString(ReadAll(pkg + "/index.json")));
+  index["manifests"][0]["size"] = stdfs::file_size(BlobPath(pkg, real_digest));
+  WriteAll(pkg + "/index.json", index.dump());
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "does not match its digest");
+}
+
+TEST_F(PackageTest, IndexPointingToAnotherBlobIsRefused) {
+  // The index names the Arca manifest (digest and size consistent) as if it
+  // were the OCI image manifest.
+  std::string pkg = SealNew();
+  Json index = Json::parse(ToString(ReadAll(pkg + "/index.json")));
+  index["manifests"][0]["digest"] = report_.manifest_digest;
+  index["manifests"][0]["size"] = stdfs::file_size(BlobPath(pkg, report_.manifest_digest));
+  WriteAll(pkg + "/index.json", index.dump());
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "OCI manifest");
+}
+
+TEST_F(PackageTest, IndexWithWrongSizeIsRefused) {
+  std::string pkg = SealNew();
+  Json index = Json::parse(ToString(ReadAll(pkg + "/index.json")));
+  index["manifests"][0]["size"] = index["manifests"][0]["size"].get<std::uint64_t>() - 1;
+  WriteAll(pkg + "/index.json", index.dump());
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "its descriptor says");
+}
+
+TEST_F(PackageTest, IndexWithHostileDigestIsRefused) {
+  std::string pkg = SealNew();
+  Json index = Json::parse(ToString(ReadAll(pkg + "/index.json")));
+  index["manifests"][0]["digest"] = "sha256:../../../../etc/passwd";
+  WriteAll(pkg + "/index.json", index.dump());
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "index.json.manifests[0].digest");
+}
+
+TEST_F(PackageTest, FlippedOciLayoutIsRefused) {
+  std::string pkg = SealNew();
+  std::string text = ToString(ReadAll(pkg + "/oci-layout"));
+  text.replace(text.find("1.0.0"), 5, "1.0.1");
+  WriteAll(pkg + "/oci-layout", text);
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "imageLayoutVersion");
+}
+
+TEST_F(PackageTest, CorruptOciLayoutJsonIsRefused) {
+  std::string pkg = SealNew();
+  FlipByte(pkg + "/oci-layout", 0);  // '{' -> 'z'
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "oci-layout");
+}
+
+TEST_F(PackageTest, MissingOciLayoutIsRefused) {
+  std::string pkg = SealNew();
+  stdfs::remove(pkg + "/oci-layout");
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "oci-layout");
+}
+
+TEST_F(PackageTest, MissingIndexIsRefused) {
+  std::string pkg = SealNew();
+  stdfs::remove(pkg + "/index.json");
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "index.json");
+}
+
+TEST_F(PackageTest, OversizedIndexIsRefused) {
+  std::string pkg = SealNew();
+  std::string text = ToString(ReadAll(pkg + "/index.json"));
+  text += std::string((1 << 20) + 1 - text.size() + 1, ' ');
+  WriteAll(pkg + "/index.json", text);
+  ExpectOpenRefused(pkg, StatusCode::kResourceExhausted, "index.json");
+}
+
+TEST_F(PackageTest, TruncatedPackIsRefused) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 0);
+  stdfs::resize_file(pack, stdfs::file_size(pack) - 1);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "truncated or extended");
+}
+
+TEST_F(PackageTest, ExtendedPackIsRefused) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 1);
+  stdfs::resize_file(pack, stdfs::file_size(pack) + 1);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "truncated or extended");
+}
+
+TEST_F(PackageTest, MissingPackIsRefused) {
+  std::string pkg = SealNew();
+  std::string digest = Load(pkg).manifest.packs.back().digest;
+  stdfs::remove(BlobPath(pkg, digest));
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "blob " + digest);
+}
+
+TEST_F(PackageTest, PackReplacedBySymlinkIsRefused) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 0);
+  stdfs::rename(pack, tmp_.path() + "/moved-pack");
+  stdfs::create_symlink(tmp_.path() + "/moved-pack", pack);
+  auto r = OpenTo(pkg, out_, key_);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr(Load(pkg).manifest.packs[0].digest));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, MissingArcaManifestBlobIsRefused) {
+  std::string pkg = SealNew();
+  stdfs::remove(BlobPath(pkg, report_.manifest_digest));
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "blob " + report_.manifest_digest);
+}
+
+TEST_F(PackageTest, MissingOciManifestBlobIsRefused) {
+  std::string pkg = SealNew();
+  stdfs::remove(BlobPath(pkg, report_.oci_manifest_digest));
+  ExpectOpenRefused(pkg, StatusCode::kNotFound, "blob " + report_.oci_manifest_digest);
+}
+
+// --- Open refusals: consistently re-hashed edits ----------------------------
+
+TEST_F(PackageTest, ReorderedChunksAreRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) {
+    auto& chunks = m.files[FileIndex(m, "model.safetensors")].chunks;
+    ASSERT_NE(chunks[1], chunks[2]);
+    std::swap(chunks[1], chunks[2]);
+  });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, DroppedChunkIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) {
+    auto& chunks = m.files[FileIndex(m, "model.safetensors")].chunks;
+    chunks.erase(chunks.begin() + 3);
+  });
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "chunks add up to");
+}
+
+TEST_F(PackageTest, DroppedChunkWithAdjustedSizeIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) {
+    FileEntry& f = m.files[FileIndex(m, "model.safetensors")];
+    f.size -= m.chunks[f.chunks[3]].size;
+    f.chunks.erase(f.chunks.begin() + 3);
+    f.tensors.clear();
+    f.tensor_format.reset();
+  });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, DuplicatedChunkIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) {
+    FileEntry& f = m.files[FileIndex(m, "nested/dir/tokenizer.txt")];
+    f.chunks.insert(f.chunks.begin(), f.chunks[0]);
+    f.size += m.chunks[f.chunks[0]].size;
+  });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, TruncatedChunkListIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) {
+    FileEntry& f = m.files[FileIndex(m, "config.json")];
+    f.chunks.clear();
+    f.size = 0;
+  });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, ChangedFileModeIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) { m.files[FileIndex(m, "config.json")].mode = 0777; });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, RenamedFileIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) { m.files[FileIndex(m, "config.json")].path = "config.py"; });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, ManifestNamingAbsentChunkIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifestJson(pkg, [](Json& j) {
+    std::size_t n = j["chunks"].size();
+    j["files"][0]["chunks"][0] = n;
+  });
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "does not name a chunk");
+}
+
+TEST_F(PackageTest, ManifestNamingAbsentPackIsRefused) {
+  // Only the Arca manifest names the new pack: the OCI layers disagree.
+  std::string pkg = SealNew();
+  const std::string absent = "sha256:" + std::string(64, 'd');
+  EditArcaManifest(pkg, [&](Manifest& m) { m.packs[0].digest = absent; });
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "does not match pack 0");
+}
+
+TEST_F(PackageTest, ManifestAndLayersNamingAbsentPackIsRefused) {
+  // Both manifests name the absent pack consistently: the MAC catches it
+  // before any pack is opened.
+  std::string pkg = SealNew();
+  const std::string absent = "sha256:" + std::string(64, 'd');
+  EditArcaManifest(pkg, [&](Manifest& m) { m.packs[0].digest = absent; });
+  OciManifest om = OciLayoutReader::Open(fs(), pkg).value().manifest();
+  om.layers[1].digest = absent;
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, ChunkPointingIntoAnotherRecordIsRefused) {
+  std::string pkg = SealNew();
+  EditArcaManifest(pkg, [](Manifest& m) { std::swap(m.chunks[0].offset, m.chunks[1].offset); });
+  ExpectOpenRefused(pkg, StatusCode::kUnauthenticated, "manifest MAC does not verify");
+}
+
+TEST_F(PackageTest, NonCanonicalManifestIsRefused) {
+  std::string pkg = SealNew();
+  Json j = Json::parse(ToString(ReadAll(BlobPath(pkg, report_.manifest_digest))));
+  RewriteArcaManifest(pkg, j.dump(1));
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "canonical");
+}
+
+TEST_F(PackageTest, OciLayerDroppedIsRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers.pop_back();
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "pack layers");
+}
+
+TEST_F(PackageTest, OciLayersReorderedAreRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  ASSERT_GE(om.layers.size(), 3u);
+  std::swap(om.layers[1], om.layers[2]);
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "does not match pack 0");
+}
+
+TEST_F(PackageTest, OciLayerWithWrongMediaTypeIsRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers[1].media_type = "application/vnd.oci.image.layer.v1.tar";
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "OCI layer 1");
+}
+
+TEST_F(PackageTest, OciExtraLayerIsRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers.push_back(om.layers.back());
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "pack layers");
+}
+
+TEST_F(PackageTest, OciManifestOfAnotherArtifactIsRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.artifact_type = "application/vnd.example.other";
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "not an Arca package");
+}
+
+TEST_F(PackageTest, OciManifestWithoutArcaLayerIsRefused) {
+  std::string pkg = SealNew();
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers.erase(om.layers.begin());
+  RewriteOciManifest(pkg, om);
+  ExpectOpenRefused(pkg, StatusCode::kInvalidArgument, "first layer");
+}
+
+TEST_F(PackageTest, UnknownRefIsRefused) {
+  std::string pkg = SealNew();
+  EXPECT_THAT(Open(fs(), PackageRef{pkg, "2.0"}, key_, out_), HasCodeAndMessage(StatusCode::kNotFound, "it has: 1.0"));
+  ExpectNothingAt(out_);
+  ASSERT_THAT(Open(fs(), ParsePackageRef(pkg + ":1.0"), key_, out_), IsOk());
+}
+
+TEST_F(PackageTest, OpenIntoExistingDirectoryIsRefused) {
+  std::string pkg = SealNew();
+  stdfs::create_directory(out_);
+  WriteAll(out_ + "/keep", "precious");
+  EXPECT_THAT(OpenTo(pkg, out_, key_), HasCodeAndMessage(StatusCode::kAlreadyExists, "already exists"));
+  auto tree = Tree(out_);
+  ASSERT_EQ(tree.size(), 1u);
+  EXPECT_EQ(ToString(tree["keep"].content), "precious");
+}
+
+TEST_F(PackageTest, OpenOverExistingFileIsRefused) {
+  std::string pkg = SealNew();
+  WriteAll(out_, "precious");
+  EXPECT_THAT(OpenTo(pkg, out_, key_), HasCode(StatusCode::kAlreadyExists));
+  EXPECT_EQ(ToString(ReadAll(out_)), "precious");
+}
+
+// --- Seal refusals ----------------------------------------------------------
+
+TEST_F(PackageTest, SymlinkOutsideTreeIsRefused) {
+  WriteAll(tmp_.path() + "/secret.txt", "not part of the model");
+  stdfs::create_symlink(tmp_.path() + "/secret.txt", model_ + "/link.txt");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "refusing symlink link.txt: it points outside"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, RelativeSymlinkEscapingTreeIsRefused) {
+  WriteAll(tmp_.path() + "/secret.txt", "not part of the model");
+  stdfs::create_symlink("../../secret.txt", model_ + "/nested/escape");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "points outside"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, DanglingSymlinkIsRefused) {
+  stdfs::create_symlink(model_ + "/does-not-exist", model_ + "/dangling");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "refusing symlink dangling"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SymlinkToDirectoryIsRefused) {
+  stdfs::create_directory_symlink(model_ + "/nested/dir", model_ + "/dirlink");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "does not point to a regular file"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SymlinkInsideTreeIsSealedAsItsTarget) {
+  stdfs::create_symlink("nested/dir/tokenizer.txt", model_ + "/tokenizer.txt");
+  ASSERT_THAT(Seal(fs(), model_, tmp_.path() + "/pkg", key_, options_), IsOk());
+  ASSERT_THAT(OpenTo(tmp_.path() + "/pkg", out_, key_), IsOk());
+  EXPECT_FALSE(stdfs::is_symlink(out_ + "/tokenizer.txt"));
+  EXPECT_EQ(ReadAll(out_ + "/tokenizer.txt"), ReadAll(model_ + "/nested/dir/tokenizer.txt"));
+}
+
+TEST_F(PackageTest, FifoIsRefused) {
+  ASSERT_EQ(::mkfifo((model_ + "/nested/pipe").c_str(), 0600), 0);
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "refusing nested/pipe"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SymlinkToFifoIsRefused) {
+  // "a-link" sorts before "fifos", so the walk meets the link first.
+  stdfs::create_directory(model_ + "/fifos");
+  ASSERT_EQ(::mkfifo((model_ + "/fifos/real").c_str(), 0600), 0);
+  stdfs::create_symlink("fifos/real", model_ + "/a-link");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "refusing symlink a-link: it does not point to a regular file"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, HostileFileNameIsRefused) {
+  WriteAll(model_ + "/bad\nname", "x");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "control character"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, BackslashFileNameIsRefused) {
+  WriteAll(model_ + "/bad\\name", "x");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "backslash"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, MalformedSafetensorsIsRefused) {
+  Bytes broken(8);
+  StoreLe64(broken.data(), 16);
+  for (char c : std::string_view("{not json}      ")) broken.push_back(std::uint8_t(c));
+  WriteAll(model_ + "/broken.safetensors", broken);
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "refusing to seal broken.safetensors"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, TensorShapeBeyondJsonRangeIsRefused) {
+  // A valid safetensors file (the zero dimension makes the tensor empty)
+  // whose other dimension no canonical JSON manifest can carry.
+  WriteAll(model_ + "/odd.safetensors",
+           Safetensors({{"empty", "BF16", {0, 1ull << 60}, {}}, {"w", "BF16", {4}, Bf16(4, 5)}}));
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "odd.safetensors"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealOutputExistsIsRefused) {
+  stdfs::create_directory(out_);
+  WriteAll(out_ + "/keep", "precious");
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kAlreadyExists, "already exists"));
+  auto tree = Tree(out_);
+  ASSERT_EQ(tree.size(), 1u);
+  EXPECT_EQ(ToString(tree["keep"].content), "precious");
+  ExpectNothingAt(tmp_.path() + "/pkg");
+}
+
+TEST_F(PackageTest, SealBadNameIsRefused) {
+  for (const char* name : {"", "noslash", "Acme/Model", "acme/../x", "acme/x y"}) {
+    options_.name = name;
+    EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "name")) << name;
+    ExpectNothingAt(out_);
+  }
+}
+
+TEST_F(PackageTest, SealBadVersionIsRefused) {
+  for (const char* version : {"", "-1", ".1", "1/2", "1 2", "v:1"}) {
+    options_.version = version;
+    EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "version"))
+        << version;
+    ExpectNothingAt(out_);
+  }
+}
+
+TEST_F(PackageTest, SealBadChunkingIsRefused) {
+  options_.chunking.avg_size = 4000;
+  EXPECT_THAT(Seal(fs(), model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "power of two"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealEmptyModelDirIsRefused) {
+  const std::string empty = tmp_.path() + "/empty";
+  stdfs::create_directories(empty + "/only/dirs");
+  EXPECT_THAT(Seal(fs(), empty, out_, key_, options_), HasCodeAndMessage(StatusCode::kInvalidArgument, "contains no files"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealMissingModelDirIsRefused) {
+  EXPECT_THAT(Seal(fs(), tmp_.path() + "/nope", out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "is not a directory"));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealModelFileInsteadOfDirIsRefused) {
+  EXPECT_THAT(Seal(fs(), model_ + "/config.json", out_, key_, options_),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "is not a directory"));
+  ExpectNothingAt(out_);
+}
+
+// --- Fault injection --------------------------------------------------------
+
+class OpenFaultTest : public PackageTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(OpenFaultTest, FailedAppendLeavesNothing) {
+  std::string pkg = SealNew();
+  FaultyFileSystem faulty(GetParam());
+  EXPECT_THAT(Open(faulty, PackageRef{pkg, ""}, key_, out_), HasCodeAndMessage(StatusCode::kUnavailable, "injected fault"));
+  EXPECT_GE(faulty.appends(), GetParam());
+  ExpectNothingAt(out_);
+}
+
+INSTANTIATE_TEST_SUITE_P(NthAppend, OpenFaultTest, ::testing::Values(1, 2, 5));
+
+class SealFaultTest : public PackageTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(SealFaultTest, FailedAppendLeavesNothing) {
+  FaultyFileSystem faulty(GetParam());
+  EXPECT_THAT(Seal(faulty, model_, out_, key_, options_), HasCodeAndMessage(StatusCode::kUnavailable, "injected fault"));
+  EXPECT_GE(faulty.appends(), GetParam());
+  ExpectNothingAt(out_);
+}
+
+INSTANTIATE_TEST_SUITE_P(NthAppend, SealFaultTest, ::testing::Values(1, 3));
+
+TEST_F(PackageTest, SealFailingLastAppendLeavesNothing) {
+  // Count the appends of a clean seal, then fail the very last one (the
+  // oci-layout file, written just before the directory is renamed).
+  FaultyFileSystem counter(-1);
+  ASSERT_THAT(Seal(counter, model_, tmp_.path() + "/probe", key_, options_), IsOk());
+  FaultyFileSystem faulty(counter.appends());
+  EXPECT_THAT(Seal(faulty, model_, out_, key_, options_), HasCode(StatusCode::kUnavailable));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, OpenFailingLastAppendLeavesNothing) {
+  std::string pkg = SealNew();
+  FaultyFileSystem counter(-1);
+  ASSERT_THAT(Open(counter, PackageRef{pkg, ""}, key_, tmp_.path() + "/probe"), IsOk());
+  FaultyFileSystem faulty(counter.appends());
+  EXPECT_THAT(Open(faulty, PackageRef{pkg, ""}, key_, out_), HasCode(StatusCode::kUnavailable));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealFailingFinalRenameLeavesNothing) {
+  FaultyFileSystem faulty(-1);
+  faulty.FailRenameTo(out_);
+  EXPECT_THAT(Seal(faulty, model_, out_, key_, options_), HasCode(StatusCode::kUnavailable));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, OpenFailingFinalRenameLeavesNothing) {
+  std::string pkg = SealNew();
+  FaultyFileSystem faulty(-1);
+  faulty.FailRenameTo(out_);
+  EXPECT_THAT(Open(faulty, PackageRef{pkg, ""}, key_, out_), HasCode(StatusCode::kUnavailable));
+  ExpectNothingAt(out_);
+}
+
+TEST_F(PackageTest, SealWithParentFailingAppendLeavesNothing) {
+  std::string v1 = SealNew("v1");
+  WriteModel(model_, 99);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  FaultyFileSystem faulty(2);
+  EXPECT_THAT(Seal(faulty, model_, out_, key_, options_), HasCode(StatusCode::kUnavailable));
+  ExpectNothingAt(out_);
+  // The parent is untouched and still opens.
+  EXPECT_THAT(OpenTo(v1, tmp_.path() + "/out-v1", key_), IsOk());
+}
+
+}  // namespace
+}  // namespace arca::format
