@@ -99,7 +99,8 @@ TEST(Bundle, SelfSignedRootInBundleIsNotTrusted) {
 }
 
 TEST(Bundle, AzureHclReportParses) {
-  auto h = ParseHclReport(ReadVector("snp/s6-az-genoa-hcl-report.bin"));
+  const Bytes hcl = ReadVector("snp/s6-az-genoa-hcl-report.bin");  // the spans point into it
+  auto h = ParseHclReport(hcl);
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_EQ(h->hash_type, 1u);
   EXPECT_EQ(h->variable_data.size(), 1200u);
