@@ -26,6 +26,14 @@ std::string HexEncode(ByteSpan data) {
   return out;
 }
 
+bool IsLowerHex(std::string_view s, std::size_t length) {
+  if (s.size() != length) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 Result<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) {
     return InvalidArgumentError("hex string has odd length " + std::to_string(hex.size()));

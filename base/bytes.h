@@ -33,6 +33,10 @@ std::string HexEncode(ByteSpan data);
 // non-hex character (the message names its offset).
 Result<Bytes> HexDecode(std::string_view hex);
 
+// IsLowerHex reports whether `s` is exactly `length` lower-case hex digits
+// (the only hex form Arca's documents accept, so each value has one spelling).
+bool IsLowerHex(std::string_view s, std::size_t length);
+
 // Base64Encode uses the standard alphabet with padding (RFC 4648 §4).
 std::string Base64Encode(ByteSpan data);
 // Base64Decode accepts the standard (§4) and URL-safe (§5) alphabets, with or

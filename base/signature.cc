@@ -19,13 +19,6 @@
 namespace arca::crypto {
 namespace {
 
-// Handle owners only this file needs (the shared ones live in
-// base/openssl_util.h).
-using Pkcs8PrivKeyInfoPtr =
-    std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpenSslDeleter<PKCS8_PRIV_KEY_INFO_free>>;
-using X509SigPtr = std::unique_ptr<X509_SIG, OpenSslDeleter<X509_SIG_free>>;
-using X509AlgorPtr = std::unique_ptr<X509_ALGOR, OpenSslDeleter<X509_ALGOR_free>>;
-
 // scrypt cost for encrypted PKCS#8: the `openssl pkcs8 -scrypt` defaults,
 // which fit OpenSSL's default 32 MiB scrypt memory limit on the reading side.
 constexpr std::uint64_t kScryptN = std::uint64_t{1} << 14;

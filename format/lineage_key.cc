@@ -85,9 +85,11 @@ SecretBytes LineageKey::ChunkKey(const ChunkId& id) const { return DeriveChunkKe
 std::array<std::uint8_t, crypto::kAesGcmNonceSize> LineageKey::SyntheticNonce(const ChunkId& id,
                                                                               std::uint8_t encoding,
                                                                               ByteSpan encoded) const {
-  // HMAC over id || encoding || encoded, streamed without a copy.
-  EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+  // HMAC over id || encoding || encoded, streamed without a copy. The HMAC
+  // implementation is fetched once: an implicit fetch per chunk takes a
+  // provider lock on the seal hot path.
+  static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EvpMacCtxPtr ctx(kHmac != nullptr ? EVP_MAC_CTX_new(kHmac) : nullptr);
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
   std::array<std::uint8_t, 32> out{};

@@ -7,21 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
+#include "format/oci_layout.h"
 
 namespace arca::format {
 namespace {
 
 std::string At(std::string_view base, std::size_t i) { return std::string(base) + "[" + std::to_string(i) + "]"; }
-
-bool IsDigestString(std::string_view s) {
-  if (s.size() != 7 + 64 || s.substr(0, 7) != "sha256:") return false;
-  return std::all_of(s.begin() + 7, s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-bool IsLowerHex(std::string_view s, std::size_t len) {
-  return s.size() == len &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 std::string_view TensorFormatName(TensorFileFormat f) {
   return f == TensorFileFormat::kGguf ? "gguf" : "safetensors";
@@ -207,7 +198,7 @@ Result<Manifest> ParseManifest(ByteSpan bytes, const ManifestLimits& limits) {
   if (!IsLowerHex(m.lineage_id, 32)) return InvalidArgumentError("manifest.lineageId must be 32 lower-case hex digits");
   if (doc.contains("parent")) {
     ARCA_ASSIGN_OR_RETURN(std::string parent, RequireString(doc, "parent", w));
-    if (!IsDigestString(parent)) return InvalidArgumentError("manifest.parent must be sha256:<64 hex>");
+    if (!IsValidDigest(parent)) return InvalidArgumentError("manifest.parent must be sha256:<64 hex>");
     m.parent = parent;
   }
   ARCA_ASSIGN_OR_RETURN(m.mac, RequireString(doc, "mac", w));
@@ -232,7 +223,7 @@ Result<Manifest> ParseManifest(ByteSpan bytes, const ManifestLimits& limits) {
     ARCA_RETURN_IF_ERROR(RejectUnknownFields(p, {"digest", "size", "fromParent"}, pw));
     PackRef ref;
     ARCA_ASSIGN_OR_RETURN(ref.digest, RequireString(p, "digest", pw));
-    if (!IsDigestString(ref.digest)) return InvalidArgumentError(pw + ".digest must be sha256:<64 hex>");
+    if (!IsValidDigest(ref.digest)) return InvalidArgumentError(pw + ".digest must be sha256:<64 hex>");
     if (!pack_digests.insert(ref.digest).second) return InvalidArgumentError(pw + " repeats pack " + ref.digest);
     ARCA_ASSIGN_OR_RETURN(ref.size, RequireUint(p, "size", pw, 1ull << 40));
     if (p.contains("fromParent")) {

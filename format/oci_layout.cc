@@ -72,9 +72,7 @@ class LayoutBlobWriter final : public BlobWriter {
 }  // namespace
 
 bool IsValidDigest(std::string_view digest) {
-  if (digest.size() != 71 || digest.substr(0, 7) != "sha256:") return false;
-  return std::all_of(digest.begin() + 7, digest.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return digest.substr(0, 7) == "sha256:" && IsLowerHex(digest.substr(7), 64);
 }
 
 std::string DigestOf(ByteSpan data) { return "sha256:" + HexEncode(crypto::Sha256::Hash(data)); }

@@ -274,9 +274,9 @@ Result<TensorHeader> ReadSafetensors(const RandomAccessFile& file, const TensorH
   std::string text(static_cast<std::size_t>(header_len), '\0');
   ARCA_RETURN_IF_ERROR(file.ReadAt(8, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()),
                                                               text.size())));
-  // A raw NUL never occurs in JSON text, but nlohmann's lexer takes it for
-  // the end of input and would ignore whatever follows: refuse it here so no
-  // two readers can see different headers in the same bytes.
+  // ParseJson refuses a raw NUL too (nlohmann would stop at it and ignore
+  // what follows); checking here first names the offset in the file, not in
+  // the JSON text.
   if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
     return InvalidArgumentError("JSON header has a NUL byte at offset " + Num(8 + nul));
   }
