@@ -266,5 +266,14 @@ TEST(AsBytesTest, ToStringRoundTrip) {
   EXPECT_EQ(ToString(AsBytes(s)), s);
 }
 
+
+TEST(IsLowerHexTest, AcceptsExactLengthLowerCaseOnly) {
+  EXPECT_TRUE(IsLowerHex("00ff", 4));
+  EXPECT_TRUE(IsLowerHex("", 0));
+  EXPECT_FALSE(IsLowerHex("00FF", 4));   // upper case has a second spelling
+  EXPECT_FALSE(IsLowerHex("00ff", 3));   // wrong length
+  EXPECT_FALSE(IsLowerHex("00fg", 4));   // not hex
+}
+
 }  // namespace
 }  // namespace arca

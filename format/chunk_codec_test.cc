@@ -7,28 +7,12 @@
 #include <random>
 
 #include "base/testing/status_matchers.h"
+#include "format/testing/synthetic_weights.h"
 
 namespace arca::format {
 namespace {
 
-// Bf16Weights returns `count` bf16 values (little-endian bit patterns) drawn
-// from N(0, 0.02), like freshly initialised transformer weights.
-Bytes Bf16Weights(std::size_t count, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  Bytes out(count * 2);
-  for (std::size_t i = 0; i < count; ++i) {
-    float f = dist(rng);
-    std::uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    // Round to nearest even, as frameworks do when casting to bf16.
-    bits += 0x7fff + ((bits >> 16) & 1);
-    std::uint16_t h = std::uint16_t(bits >> 16);
-    out[2 * i] = std::uint8_t(h);
-    out[2 * i + 1] = std::uint8_t(h >> 8);
-  }
-  return out;
-}
+using test_data::Bf16Weights;
 
 Bytes RandomBytes(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);

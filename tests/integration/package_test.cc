@@ -28,9 +28,12 @@
 #include "format/manifest.h"
 #include "format/oci_layout.h"
 #include "format/package.h"
+#include "format/testing/synthetic_weights.h"
 
 namespace arca::format {
 namespace {
+
+using test_data::Bf16Weights;
 
 namespace stdfs = std::filesystem;
 
@@ -99,22 +102,6 @@ class TempDir {
 
 // --- A synthetic model ------------------------------------------------------
 
-// Bf16 returns `count` bf16 values from N(0, 0.02), little-endian.
-Bytes Bf16(std::size_t count, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  Bytes out(count * 2);
-  for (std::size_t i = 0; i < count; ++i) {
-    float f = dist(rng);
-    std::uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7fff + ((bits >> 16) & 1);
-    out[2 * i] = std::uint8_t(bits >> 16);
-    out[2 * i + 1] = std::uint8_t(bits >> 24);
-  }
-  return out;
-}
-
 Bytes F32(std::size_t count, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(1.0f, 0.1f);
@@ -155,10 +142,10 @@ Bytes Safetensors(const std::vector<TensorSpec>& tensors) {
 
 std::vector<TensorSpec> ModelTensors(std::uint32_t attn_seed = 2) {
   return {
-      {"embed.weight", "BF16", {512, 256}, Bf16(512 * 256, 1)},
-      {"layers.0.attn.weight", "BF16", {256, 256}, Bf16(256 * 256, attn_seed)},
+      {"embed.weight", "BF16", {512, 256}, Bf16Weights(512 * 256, 1)},
+      {"layers.0.attn.weight", "BF16", {256, 256}, Bf16Weights(256 * 256, attn_seed)},
       {"layers.0.norm.weight", "F32", {256}, F32(256, 3)},
-      {"lm_head.weight", "BF16", {300, 256}, Bf16(300 * 256, 4)},
+      {"lm_head.weight", "BF16", {300, 256}, Bf16Weights(300 * 256, 4)},
   };
 }
 
@@ -921,7 +908,7 @@ TEST_F(PackageTest, TensorShapeBeyondJsonRangeIsRefused) {
   // A valid safetensors file (the zero dimension makes the tensor empty)
   // whose other dimension no canonical JSON manifest can carry.
   WriteAll(model_ + "/odd.safetensors",
-           Safetensors({{"empty", "BF16", {0, 1ull << 60}, {}}, {"w", "BF16", {4}, Bf16(4, 5)}}));
+           Safetensors({{"empty", "BF16", {0, 1ull << 60}, {}}, {"w", "BF16", {4}, Bf16Weights(4, 5)}}));
   EXPECT_THAT(Seal(fs(), model_, out_, key_, options_),
               HasCodeAndMessage(StatusCode::kInvalidArgument, "odd.safetensors"));
   ExpectNothingAt(out_);

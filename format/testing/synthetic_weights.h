@@ -1,0 +1,34 @@
+// Test data shared by format's tests: bf16 weights distributed like real
+// ones. Header-only, for tests only.
+#ifndef ARCA_FORMAT_TESTING_SYNTHETIC_WEIGHTS_H_
+#define ARCA_FORMAT_TESTING_SYNTHETIC_WEIGHTS_H_
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+
+#include "base/bytes.h"
+
+namespace arca::format::test_data {
+
+// Bf16Weights returns `count` bf16 values (little-endian bit patterns) drawn
+// from N(0, 0.02), like freshly initialised transformer weights;
+// deterministic for a seed.
+inline Bytes Bf16Weights(std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  Bytes out(count * 2);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    bits += 0x7fff + ((bits >> 16) & 1);  // round to nearest even, as frameworks cast
+    out[2 * i] = std::uint8_t(bits >> 16);
+    out[2 * i + 1] = std::uint8_t(bits >> 24);
+  }
+  return out;
+}
+
+}  // namespace arca::format::test_data
+
+#endif  // ARCA_FORMAT_TESTING_SYNTHETIC_WEIGHTS_H_
