@@ -234,6 +234,17 @@ Result<Bytes> ReadFileBounded(FileSystem& fs, const std::string& path, std::uint
   return data;
 }
 
+Result<SecretBytes> ReadSecretFileBounded(FileSystem& fs, const std::string& path, std::uint64_t max_bytes) {
+  ARCA_ASSIGN_OR_RETURN(auto file, fs.OpenRead(path));
+  if (file->size() > max_bytes) {
+    return ResourceExhaustedError(path + " is " + std::to_string(file->size()) + " bytes, over the limit of " +
+                                  std::to_string(max_bytes));
+  }
+  SecretBytes data(file->size());
+  ARCA_RETURN_IF_ERROR(file->ReadAt(0, data.ExposeMutable()));
+  return data;
+}
+
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, ByteSpan data, std::uint32_t mode,
                        bool exclusive) {
   if (exclusive) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/secret_bytes.h"
 #include "base/status.h"
 
 namespace arca {
@@ -85,6 +86,10 @@ std::unique_ptr<RandomAccessFile> NewMemoryFile(Bytes data, std::string name = "
 // larger than max_bytes (checked before reading, so nothing unbounded is
 // allocated).
 Result<Bytes> ReadFileBounded(FileSystem& fs, const std::string& path, std::uint64_t max_bytes);
+
+// ReadSecretFileBounded is ReadFileBounded for key files: the bytes are read
+// straight into SecretBytes, so no unwiped copy is left on the heap.
+Result<SecretBytes> ReadSecretFileBounded(FileSystem& fs, const std::string& path, std::uint64_t max_bytes);
 
 // WriteFileAtomic writes `data` to `path` durably: temporary sibling, fsync,
 // rename, fsync of the directory. With `exclusive`, refuses (AlreadyExists) to
