@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "attest/internal/der.h"
+#include "attest/internal/le_codec.h"
 #include "attest/internal/x509.h"
 
 namespace arca::attest {
@@ -25,11 +26,6 @@ constexpr std::uint8_t kAmdPssAlgorithmNoTrailer[] = {
     0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,
     0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
     0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x30};
-
-template <std::size_t N>
-void Copy(std::array<std::uint8_t, N>& out, const std::uint8_t* p) {
-  std::memcpy(out.data(), p, N);
-}
 
 std::string Hex(ByteSpan b) { return HexEncode(b); }
 
@@ -147,60 +143,84 @@ SnpPolicy DecodeSnpPolicy(std::uint64_t raw) {
   return p;
 }
 
+namespace {
+
+// SnpReportFields visits every field of Table 22 at its offset except
+// SIGNER_INFO (0x048, bit fields) and the decoded POLICY (visited as raw).
+// `R` is SnpReport (parsing) or const SnpReport (serializing).
+template <typename R, typename V>
+void SnpReportFields(R& r, const V& f) {
+  f(0x000, r.version);
+  f(0x004, r.guest_svn);
+  f(0x008, r.policy.raw);
+  f(0x010, r.family_id);
+  f(0x020, r.image_id);
+  f(0x030, r.vmpl);
+  f(0x034, r.signature_algo);
+  f(0x038, r.current_tcb);
+  f(0x040, r.platform_info);
+  f(0x050, r.report_data);
+  f(0x090, r.measurement);
+  f(0x0C0, r.host_data);
+  f(0x0E0, r.id_key_digest);
+  f(0x110, r.author_key_digest);
+  f(0x140, r.report_id);
+  f(0x160, r.report_id_ma);
+  f(0x180, r.reported_tcb);
+  f(0x188, r.cpuid_fam_id);
+  f(0x189, r.cpuid_mod_id);
+  f(0x18A, r.cpuid_step);
+  f(0x1A0, r.chip_id);
+  f(0x1E0, r.committed_tcb);
+  f(0x1E8, r.current_build);
+  f(0x1E9, r.current_minor);
+  f(0x1EA, r.current_major);
+  f(0x1EC, r.committed_build);
+  f(0x1ED, r.committed_minor);
+  f(0x1EE, r.committed_major);
+  f(0x1F0, r.launch_tcb);
+  f(0x2A0, r.signature_r);
+  f(0x2E8, r.signature_s);
+}
+
+constexpr std::size_t kSignerInfoOffset = 0x048;
+
+}  // namespace
+
 Result<SnpReport> ParseSnpReport(ByteSpan d) {
   if (d.size() != kSnpReportSize) {
     return InvalidArgumentError("SNP report: length expected " + std::to_string(kSnpReportSize) + " bytes, got " +
                                 std::to_string(d.size()));
   }
-  const std::uint8_t* p = d.data();
   SnpReport r;
-  r.version = LoadLe32(p + 0x00);
+  SnpReportFields(r, internal::LeReader{d.data()});
   if (r.version != 2 && r.version != 3 && r.version != 5) {
     return InvalidArgumentError("SNP report: VERSION expected 2, 3 or 5, got " + std::to_string(r.version));
   }
-  r.guest_svn = LoadLe32(p + 0x04);
-  r.policy = DecodeSnpPolicy(LoadLe64(p + 0x08));
-  Copy(r.family_id, p + 0x10);
-  Copy(r.image_id, p + 0x20);
-  r.vmpl = LoadLe32(p + 0x30);
-  r.signature_algo = LoadLe32(p + 0x34);
   if (r.signature_algo != 1) {
     return InvalidArgumentError("SNP report: SIGNATURE_ALGO expected 1 (ECDSA P-384 with SHA-384), got " +
                                 std::to_string(r.signature_algo));
   }
+  r.policy = DecodeSnpPolicy(r.policy.raw);
   if (!r.policy.reserved_bit17) return InvalidArgumentError("SNP report: POLICY bit 17 must be one, got zero");
-  r.current_tcb = LoadLe64(p + 0x38);
-  r.platform_info = LoadLe64(p + 0x40);
-  std::uint32_t info = LoadLe32(p + 0x48);
+  std::uint32_t info = LoadLe32(d.data() + kSignerInfoOffset);
   r.author_key_en = info & 1;
   r.mask_chip_key = (info >> 1) & 1;
   r.signing_key = (info >> 2) & 7;
-  Copy(r.report_data, p + 0x50);
-  Copy(r.measurement, p + 0x90);
-  Copy(r.host_data, p + 0xC0);
-  Copy(r.id_key_digest, p + 0xE0);
-  Copy(r.author_key_digest, p + 0x110);
-  Copy(r.report_id, p + 0x140);
-  Copy(r.report_id_ma, p + 0x160);
-  r.reported_tcb = LoadLe64(p + 0x180);
-  if (r.version >= 3) {
-    r.cpuid_fam_id = p[0x188];
-    r.cpuid_mod_id = p[0x189];
-    r.cpuid_step = p[0x18A];
+  if (r.version < 3) {
+    // CPUID_FAM_ID/MOD_ID/STEP are reserved before version 3.
+    r.cpuid_fam_id = r.cpuid_mod_id = r.cpuid_step = 0;
   }
-  Copy(r.chip_id, p + 0x1A0);
-  r.committed_tcb = LoadLe64(p + 0x1E0);
-  r.current_build = p[0x1E8];
-  r.current_minor = p[0x1E9];
-  r.current_major = p[0x1EA];
-  r.committed_build = p[0x1EC];
-  r.committed_minor = p[0x1ED];
-  r.committed_major = p[0x1EE];
-  r.launch_tcb = LoadLe64(p + 0x1F0);
-  Copy(r.signature_r, p + 0x2A0);
-  Copy(r.signature_s, p + 0x2E8);
   r.raw.assign(d.begin(), d.end());
   return r;
+}
+
+Bytes SerializeSnpReport(const SnpReport& r) {
+  Bytes out(kSnpReportSize, 0);
+  SnpReportFields(r, internal::LeWriter{out.data()});
+  std::uint32_t info = std::uint32_t(r.author_key_en) | std::uint32_t(r.mask_chip_key) << 1 | (r.signing_key & 7) << 2;
+  StoreLe32(out.data() + kSignerInfoOffset, info);
+  return out;
 }
 
 Json SnpReportJson(const SnpReport& r, bool turin) {
@@ -304,6 +324,15 @@ void VerifySnpReport(const SnpReport& r, std::span<const X509* const> certs, con
     for (std::size_t i = 48; i < 72; ++i) {
       if (r.signature_r[i] || r.signature_s[i]) {
         return UnauthenticatedError("report signature: R/S bytes 48..71 expected zero, got non-zero");
+      }
+    }
+    // The rest of the 512-byte signature field is reserved and covered by
+    // no signature: it must be zero, or it could carry anything.
+    for (std::size_t i = kSnpSignatureReservedOffset; i < kSnpReportSize; ++i) {
+      if (r.raw[i] != 0) {
+        char buf[112];
+        std::snprintf(buf, sizeof buf, "report signature: reserved byte 0x%03zX expected zero, got 0x%02x", i, r.raw[i]);
+        return UnauthenticatedError(buf);
       }
     }
     Bytes rs(96);

@@ -32,6 +32,9 @@ namespace arca::attest {
 inline constexpr std::size_t kSnpReportSize = 1184;
 // kSnpSignedSize is the length of the signed prefix (0x000..0x29F).
 inline constexpr std::size_t kSnpSignedSize = 0x2A0;
+// kSnpSignatureReservedOffset starts the reserved tail of the 512-byte
+// signature field (after R and S, 72 bytes each); it must be zero.
+inline constexpr std::size_t kSnpSignatureReservedOffset = 0x330;
 
 // SnpTcb is a decoded TCB_VERSION. Milan and Genoa place BOOT_LOADER, TEE,
 // SNP and MICROCODE in bytes 0, 1, 6, 7; Turin places FMC, BOOT_LOADER, TEE,
@@ -114,6 +117,14 @@ struct SnpReport {
 // other than 2, 3 or 5, SIGNATURE_ALGO other than 1 (ECDSA P-384/SHA-384),
 // or POLICY bit 17 clear. No cryptography.
 Result<SnpReport> ParseSnpReport(ByteSpan data);
+
+// SerializeSnpReport writes `report` back into the 1184-byte layout through
+// the same field table ParseSnpReport reads (the simulated TEE builds its
+// reports this way). POLICY is written from policy.raw, SIGNER_INFO from
+// author_key_en / mask_chip_key / signing_key, R and S as stored; `raw` and
+// bytes no field covers (reserved) are not read and written as zero, so for
+// a report with non-zero reserved bytes the output differs from `raw`.
+Bytes SerializeSnpReport(const SnpReport& report);
 
 // SnpClaims returns the report's fields as JSON (hex for byte fields).
 Json SnpReportJson(const SnpReport& report, bool turin_layout);

@@ -10,6 +10,7 @@
 
 #include "attest/internal/der.h"
 #include "attest/internal/json_raw.h"
+#include "attest/internal/le_codec.h"
 #include "attest/internal/x509.h"
 #include "base/crypto.h"
 #include "base/json.h"
@@ -56,36 +57,60 @@ class Cursor {
   std::size_t pos_;
 };
 
-void ParseTdReport(const std::uint8_t* p, bool v15, TdReport* b) {
-  Copy(b->tee_tcb_svn, p + 0);
-  Copy(b->mrseam, p + 16);
-  Copy(b->mrsignerseam, p + 64);
-  Copy(b->seam_attributes, p + 112);
-  Copy(b->td_attributes, p + 120);
-  Copy(b->xfam, p + 128);
-  Copy(b->mrtd, p + 136);
-  Copy(b->mrconfigid, p + 184);
-  Copy(b->mrowner, p + 232);
-  Copy(b->mrownerconfig, p + 280);
-  for (int i = 0; i < 4; ++i) Copy(b->rtmr[i], p + 328 + 48 * i);
-  Copy(b->report_data, p + 520);
-  b->is_v15 = v15;
+// TdReportFields visits the TD report body (TDREPORT 1.0 offsets; 1.5
+// appends TEE_TCB_SVN_2 and MRSERVICETD, visited when `v15`).
+template <typename R, typename V>
+void TdReportFields(R& b, bool v15, const V& f) {
+  f(0, b.tee_tcb_svn);
+  f(16, b.mrseam);
+  f(64, b.mrsignerseam);
+  f(112, b.seam_attributes);
+  f(120, b.td_attributes);
+  f(128, b.xfam);
+  f(136, b.mrtd);
+  f(184, b.mrconfigid);
+  f(232, b.mrowner);
+  f(280, b.mrownerconfig);
+  for (int i = 0; i < 4; ++i) f(328 + 48 * i, b.rtmr[i]);
+  f(520, b.report_data);
   if (v15) {
-    Copy(b->tee_tcb_svn2, p + 584);
-    Copy(b->mrservicetd, p + 600);
+    f(584, b.tee_tcb_svn2);
+    f(600, b.mrservicetd);
   }
 }
 
-void ParseSgxReportBody(const std::uint8_t* p, SgxReportBody* r) {
-  Copy(r->cpusvn, p + 0);
-  r->miscselect = LoadLe32(p + 16);
-  Copy(r->attributes, p + 48);
-  Copy(r->mrenclave, p + 64);
-  Copy(r->mrsigner, p + 128);
-  r->isvprodid = Le16(p + 256);
-  r->isvsvn = Le16(p + 258);
-  Copy(r->report_data, p + 320);
+// SgxReportBodyFields visits the 384-byte SGX REPORT body (reserved bytes
+// are not visited).
+template <typename R, typename V>
+void SgxReportBodyFields(R& r, const V& f) {
+  f(0, r.cpusvn);
+  f(16, r.miscselect);
+  f(48, r.attributes);
+  f(64, r.mrenclave);
+  f(128, r.mrsigner);
+  f(256, r.isvprodid);
+  f(258, r.isvsvn);
+  f(320, r.report_data);
 }
+
+// QuoteHeaderFields visits the 48-byte quote header.
+template <typename Q, typename V>
+void QuoteHeaderFields(Q& q, const V& f) {
+  f(0, q.version);
+  f(2, q.attestation_key_type);
+  f(4, q.tee_type);
+  f(8, q.qe_svn);
+  f(10, q.pce_svn);
+  f(12, q.qe_vendor_id);
+  f(28, q.user_data);
+}
+
+void ParseTdReport(const std::uint8_t* p, bool v15, TdReport* b) {
+  TdReportFields(*b, v15, internal::LeReader{p});
+  b->is_v15 = v15;
+}
+
+void ParseSgxReportBody(const std::uint8_t* p, SgxReportBody* r) { SgxReportBodyFields(*r, internal::LeReader{p}); }
 
 // PckExtensions are the Intel SGX extensions of a PCK certificate
 // (OID 1.2.840.113741.1.13.1, "SGX PCK Certificate and CRL Profile").
@@ -275,14 +300,7 @@ Result<TdxQuote> ParseTdxQuote(ByteSpan d) {
   TdxQuote q;
   Cursor c(d, 0);
   ARCA_RETURN_IF_ERROR(c.Need(48, "header"));
-  const std::uint8_t* h = c.Take(48);
-  q.version = Le16(h);
-  q.attestation_key_type = Le16(h + 2);
-  q.tee_type = LoadLe32(h + 4);
-  q.qe_svn = Le16(h + 8);
-  q.pce_svn = Le16(h + 10);
-  Copy(q.qe_vendor_id, h + 12);
-  Copy(q.user_data, h + 28);
+  QuoteHeaderFields(q, internal::LeReader{c.Take(48)});
   if (q.version != 4 && q.version != 5) {
     return InvalidArgumentError("TDX quote: header version expected 4 or 5, got " + std::to_string(q.version));
   }
@@ -360,6 +378,44 @@ Result<TdxQuote> ParseTdxQuote(ByteSpan d) {
   q.trailing_bytes = d.size() - q.quote_size;
   q.raw.assign(d.begin(), d.end());
   return q;
+}
+
+Bytes SerializeSgxReportBody(const SgxReportBody& r) {
+  Bytes out(384, 0);
+  SgxReportBodyFields(r, internal::LeWriter{out.data()});
+  return out;
+}
+
+Result<Bytes> SerializeTdxQuote(const TdxQuote& q) {
+  if (q.version != 4) return InvalidArgumentError("TDX quote serializer: version expected 4, got " + std::to_string(q.version));
+  if (q.body.is_v15) return InvalidArgumentError("TDX quote serializer: a v4 quote carries a TD report 1.0, got 1.5");
+  if (q.qe_auth_data.size() > 0xffff) return InvalidArgumentError("TDX quote serializer: QE auth data above 65535 bytes");
+  auto le16 = [](Bytes& o, std::uint16_t v) { o.push_back(std::uint8_t(v)); o.push_back(std::uint8_t(v >> 8)); };
+  auto le32 = [](Bytes& o, std::uint32_t v) { for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i))); };
+  Bytes out(48 + 584, 0);
+  QuoteHeaderFields(q, internal::LeWriter{out.data()});
+  TdReportFields(q.body, false, internal::LeWriter{out.data() + 48});
+  // Certification data type 5: the PCK chain as PEM.
+  Bytes pck;
+  le16(pck, 5);
+  le32(pck, std::uint32_t(q.pck_cert_chain.size()));
+  pck.insert(pck.end(), q.pck_cert_chain.begin(), q.pck_cert_chain.end());
+  // Certification data type 6: QE report, its signature, auth data, then
+  // the nested type 5.
+  Bytes qe = SerializeSgxReportBody(q.qe_report);
+  qe.insert(qe.end(), q.qe_report_signature.begin(), q.qe_report_signature.end());
+  le16(qe, std::uint16_t(q.qe_auth_data.size()));
+  qe.insert(qe.end(), q.qe_auth_data.begin(), q.qe_auth_data.end());
+  qe.insert(qe.end(), pck.begin(), pck.end());
+  Bytes sig(q.quote_signature.begin(), q.quote_signature.end());
+  sig.insert(sig.end(), q.attestation_key.begin(), q.attestation_key.end());
+  le16(sig, 6);
+  le32(sig, std::uint32_t(qe.size()));
+  sig.insert(sig.end(), qe.begin(), qe.end());
+  le32(out, std::uint32_t(sig.size()));
+  out.insert(out.end(), sig.begin(), sig.end());
+  if (out.size() > kMaxTdxQuoteBytes) return ResourceExhaustedError("TDX quote serializer: quote above the 64 KiB limit");
+  return out;
 }
 
 Result<std::pair<std::string, Bytes>> ParseSignedJsonResponse(std::string_view body, std::string_view member) {

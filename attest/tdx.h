@@ -105,6 +105,19 @@ struct TdxQuote {
 // past the input.
 Result<TdxQuote> ParseTdxQuote(ByteSpan data);
 
+// SerializeSgxReportBody writes a QE report body (384 bytes) through the
+// same field table the parser reads; reserved bytes are zero.
+Bytes SerializeSgxReportBody(const SgxReportBody& report);
+
+// SerializeTdxQuote writes a v4 quote (header || TD report 1.0 ||
+// sig_data_len || quote signature || attestation key || certification data
+// type 6 holding the QE report (from `qe_report`, not `qe_report_raw`), its
+// signature, the QE auth data and type 5 with `pck_cert_chain`), through the
+// parser's field tables. `raw`, sizes and trailing bytes are computed, not
+// read. InvalidArgument for another version or a 1.5 body;
+// ResourceExhausted above kMaxTdxQuoteBytes. Used by the simulated TEE.
+Result<Bytes> SerializeTdxQuote(const TdxQuote& quote);
+
 // TdxCollateral is what a verifier needs besides certificates and CRLs: the
 // exact served bytes of the TCB info and QE identity JSON values and their
 // ECDSA P-256 signatures (r || s).

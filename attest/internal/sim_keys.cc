@@ -1,0 +1,168 @@
+// Private keys of the simulated TEE's test hierarchy (attest/sim.h).
+//
+// These keys are PUBLIC: they are in the source tree and in every binary
+// that links arca_attest. That is the point of them. Evidence signed under
+// them proves nothing, so the roots they certify are never among the pinned
+// roots and are accepted only when a verifier is explicitly given them
+// (arca attest verify --roots DIR). Generated once with
+//   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096
+//   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 / P-256
+// and fixed here so that every process (runtime, broker, tests) derives the
+// same roots: a root directory written by one run verifies evidence of
+// another.
+#include "attest/internal/sim_keys.h"
+
+namespace arca::attest::internal {
+
+// The simulated ARK (RSA-4096).
+const char kSimArkKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIIJQwIBADANBgkqhkiG9w0BAQEFAASCCS0wggkpAgEAAoICAQD0yeBkhcXHGxij
+hYoZCOiyP2eUYaupBWIkxkX/9jXMtIvcYmGcTS0FpAzFbbR8wYLlMedXS+kHOxhD
+0g7ofoQr1IeNMVIfE7gmdkiRXKTupYWMMiM8Gi7azGeKwlMHon2UXcdsv0NdT+FT
+sKtYyGnPsTXgv0tPlcEC+M1XqxEWSxEFGUtFEwH0OsGWhvyTRqee4zh6r4/5HkSv
+RTvXmep1AVZY8LCfx/LN0wS3OehzLC+xzbTfRVT5bz/LZYvaLX+UJCrh/Y32Ty3o
+L+enrs4bniC0tGXyeVO3JK1qU43XJ0xGrLrdLtbXHnxbJZG5nZncz5dH3ER3CCn5
+7HgzAnZbyRG15haCd5XgfjkfncGe6S4kOvrw+pzLidfcbGnSHl2m6oM6/M6AJtRP
+lE4p6jm2U1CKJCCN/W2EaLmv3mc7doucSvuv+AunRyvLObvM6xUoh4obFWiIUd6y
+IfIw8V1HauISSVyIPHtMWCMQ5eqTOlp+yfSTJmZf0w1GVV55ir7RGfcNtAWSbksS
+3SbpNMFNW+ElfB6OlxlU4Okc+BUzMZI/t7JTQlaC5qq9bEKT3MjXopBQNvFb+jQ7
+kYyHPY9S4WgyR8Sww8Y5LygJxhsNeqJBnTnfzZDSq7TkET8c2zAJkpuFliTfseFe
+VrzGKKk+kUGw+kwBkZWXjnrfZl1ziwIDAQABAoICAF8TW9bfSFqVkSPOFb20gqDc
+1I/CwcgzwZNT+VM531qDU4FFKvFo3lA/EADMo9oC1SLNF7QF1VwMHVgWKdkuboqR
+kRaLbgCJCbDSp0viRmM0oeK6hInvB3zPAHZaFKK1/32VUQRRY0pGYNe/GkYxDTvw
+ceM5mXgvS5iqZyMiW9AjVth6owwQnmUsPw2Gn2paendRfJnWP568HWRQCTar3u8U
+FmQUFB3zLMC5sa6yzLCTHHE8WwCPLrp09bu71K5olpFE3O0KrM1aopN4q8qqr/31
+FHHrUV90tUnAcqSGEGTdLBiVNTz8WNCT1CwYsvl7l4u2i2ULTgJHhvo92M/DKJGq
+TK6sIdthmOVzjEgjY7tidFNAsn0JD/oj7DjVmd7kFuRFuulNMCwVV5hCizNeIjId
+RzmZurF87OemdRT1EP/rb06OKN9f/CZewsDBNd56s/JXA1HRK79gGvgAr1/CPMLi
+JWzNsQ3tbu1rar5LNAp6shcJ9s7unl+QTqCeElzspa467T1D/43uVwkUg4eRYWnF
+lRzoGl/BYJ6ml1o3ITaVNDbgBkhNPDsT8yAnzqBtMkw0nnSD2AfpG60xTfGtdur6
+ptgDoyGM8hujAksuidqlGLuFj2mUf/kZPc9af3WCXK95IokfH7HxyJoTJMegayUr
+nJjl72rPIUedxdg0JIYtAoIBAQD/5fZfTK90YMpPXJ7d9cgxc22q/8kkjlMy6gHx
+/ij7sg21eMc3gDHr2JD5Gk+xb/DZAjWFd/xPy8lkq3EYTwQe248lAXuNFQSb0B3J
+hIPIJb3VdqHeVbzk/o4r2UvnMfUECwd7DJUupyxnl1QoXoiZP+stf+8pJl7mosd5
+w8b4opDhRTYNFFDO2kuGad+UKtLiKecKXKl1nyvIkzA8uHml9NsdO/WEU0AuEF7n
+PFVzO0PjawTETVB+iULScsPTmmYQirrolUYrCt4bN/TOt8y96AZC6LUiym0a21Pw
+qELpWF+Rab5FyWkDTnW+5s0rr+DpdYcj3iiuc8/Ralmlt9mFAoIBAQD04siimJwC
+qA36GqoTz17+0PexP2vY4ejnxMmWx5kqQW5yrJ5cnwQ/8d4NuU1B3oByF0TQvXxb
+GpEJ5DjjjW1wzubcb2Kqx+gCZYX24ASOU4pYjPc4rUg/Bsn/m4cYO+UWGmFkUPgS
+milrictLLb0cgm8+cVztFH6XR7vVF6xCgHjBuAKxwrzW1Kg5++EDKctPV1LolHaX
+CV6C9OPhuyJd8Tf3oBMxf7CQSCQMR8JCKXLze0WkTsCmwHnTR2m4U4IZQNgupyZo
+hXGLXgenAWeor021jmiI209DDG+qKwdIv9r8Htp7MpXo3Vz3kke5RDxIgNM8LeLg
+6I66nvzHdp3PAoIBAQDtBvTOERnzkjPSjtgYgDCOnXxXh9WoJqyp3Fcw71rGyIYq
+MVVV80hKTK78DYMDt8w/NeydVCZBQ2Gn/aUj/wyyCGzuuhDW/UDnkj4FCtmF6m+L
+6fbFGmV9Nsw5kWzdGUj6Fb04HM+SBwb6bRFm0ylzyeDspDPCyefdeamK/+ytIOdR
+wenu84JmF40dU7PkakYrduSqlGniqSzE/JERrU4AimzrBz7C8tnf0QoW5avAsISR
+ge9IZNTKYBmlFOiOd9VSPS4jgSEdfVN9orb/QwBCZ0hlcWdWcmndFosJvtE7kr/y
+0R+NRKIgjexCh0ZD0QVjOZmTf5PvAxbbwsaG2WSBAoIBAQCzXVBbV7Adef4SzGj6
+bY9E0MY7exqBFqbC665D1BppitddAvZTHN2+AGgGYU0nC9PEvSpYQhHNoN3PAuxw
+L2yTjdgmaSc5s4ZKCxZeRqLPpHzWcxm416LtFwnpQH9ozqXy1Iu1MGEjLutbqufO
+PsgfE6JreBj6RWKbZ506bUZsxzCrox3GGb67E7PMFKMw7/HMQUemtudNpT0majxn
+X+vCJyY5J3Qnc0FdzJkqrXypfTaHBCl0OYJ+IMiaadoTeob1/DrboO5O7D7IN60f
+M7Y7JXujmZUTeJ7Lm1ZGq5GARZYdyHN6fQi0MT8gznHeTw5ghIszruBYn727DyxS
+5JydAoIBAFsgKgy/1gAPYKqbGt6Z8QMtmmjIkh/OhEhaW6sQ+xJoAz25CxLKZS9l
+s0/PtGxzhJX3rE17WIxfOppnvg6iN7stu0J9Sxsh2mveVtQFVwo+nENbCtu7gjjM
+dvimrbmFXlysh2M0V3prwa/rezD6pffHhoYYGyqG+0hfiTeu75Gqwcqjw8OHP9/F
+Ra8Hg1exP288szsryLeE9d8dtxKThf902zg8Kl1kbHWBDpXg95284KFLP/PrAkBZ
+0LyZj7dqB5ovsNYiu8t8TYbes4sJqGxkbt7obJObyR8jDBKlCHcERfhmT3CkzJ2y
+QrxOX78twBnMToy6RgcEt/2c25LK8O4=
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated ASK (RSA-4096).
+const char kSimAskKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIIJQwIBADANBgkqhkiG9w0BAQEFAASCCS0wggkpAgEAAoICAQDe4bBNM0P9VKWI
+IThzF9j4+OuZXMQXBqseZHZqx9iiwWpH8GCoiJxWgumvphZAXDRFMUV5Iogw31k2
+FhBlyY6E4irI5BaSD1A6bAej+7rChlJyuNCOwO7Yk4StLnW6MzyEdqDCCoj0CoPt
+LFPLM3qeBxiaM2mdGPQcRzDAuOc+xR8xi1Gre7MDjscpGZmxfJ5xwmVgWGX6QXEd
+YZ/mmZCP1VlzLtJIWCotRft9Bg1iu2yQSGy3SPtFLV78+SqNh0hRGzLXFkrsZPNw
+Ekdbjo6W9wmy80xe+XSdIJBU7cH4zkeoATM/3Bit6WbhpG1w1jZrfp7nyJjFxknn
+s/r9qU3hh4nJ0lV7cr8mU/GeRrJxVQH9tpwA4CprKdI8gNWt9paRTbDMRodftfc1
+ha0/y+ZuQDplw49xDsR1PlJf2DFnpkSy32V9ua/D7XlB+u4puXlSoNgodYB1Bb+K
+y0aCW/KqxnDGWWzDfNbt7QAOjLKUx6yRvJDYcMcilS8xkWZi8M8WSPCI6imWuTsk
++DIvU4zmRCProZ1FeigfpGMAiDVNwpCb1CReTlDomptH4zIkmVmfKURJ8MRFV+PQ
+CHW8xkOLxgJl9g2/I+C2SliWHhwVzumUwNI2asVb6SK2YfXhydW/NWMGHfVi2Mzm
+eu8sjyG+hELjJ5SXL66qEn1VfVK/7wIDAQABAoICAAJ4T3sHGAZnvD03IXn2YPit
+Xmd5vm0DHy8fpqswmo5ivY9H+izpSqgFOQyHGpvpph359hXbofGFmQL/J30IZUnE
+e6bJgL+kLpS0fzj1DrSBuK3aO+pWacukhmzvyHtvKSWVizAybAY6jEUswxUvWQda
+hY5UzdxS/r9UXfkAVyEKc2uoMW1zWhkgKXBON+8zp7va5JhhdfaEvXmO0z0YQZJe
+fKFXFzcnBvkS6b7XyGIU44ibzNyhH0ESDwl6/L48cWWOCXEH/NMgm/B5SZsLa8gb
+9C/zjfVHQ6egkCVak51WTv6mBvqJBrdvHpDQJGTJyEVizgGuH85n84hGUIAkJHTX
+r4mEPMdE6CkywEvuSr8XOu6HALXAAmFnGqnVJcxQ7z5YnZZd0a9hfVmOeR/Lhs2C
+tTWfU9gsrV3y6zuN4Uis5tsUf+3S6X6aqcbjRyIuku2sPQHVN62O34y/Jitcg8wl
+hzShaQHnA7uxn956aNBxPCIoehMgArItA/vzZ4FqHY+bKTLNvhjOaCMbFleD6WHj
+KpQ1sGNTPEu6XoYyuLCQq9vX+8FV2EeKqD0+GGZk10sNQju0bZzKETCzp+Xhrmnm
+1jIuKQHtpHXvwcJeApCUC64wSpIfUt/Q2HMbpRiWhOLnTRO0iVGIi3xTjrObzSsq
+cqcxvDsVQkwjdALZBzzhAoIBAQD7TJVx7ajDFnZSHGquTgvpWGquYnsnxrW50gGG
+4zG82sj4hFmBQdNwzJPMaFTNOPuOnD6kkVkoETbVYIqhoch7Yx4hr1jwauwercug
+/VYLSFLvnz+ekOfXla8UiErJD29T0EUdziGsuycI9/zlKMEBshCdB/iHy5jT9ojf
+k0f7hg9sSWN2Ffdegj5O+F3LVQc7ggndj4QLhEpcyyV2QboA8nzDKiG34YzEM9Gk
+7KYdQMvPopujcNkmeETkgoi05NMSywLxHBnpR53QNVnrmLgUL+VwLpSa5Gn82aGI
+cl57HC1j7sjvCMS1mjaJiKthjMlFIfmoeWs4AsyzYBGwKfEPAoIBAQDjDQT9Cedb
+yvVwH1W8OWA9TZVns/C9JCLjfmv1q91PpQvh+XtXaob66EU9bO2V1p3ZfPs+WwfL
+/qtxC+gNAW80IfRfmHXVtX6YAZHnamiC7yyEKJyLwVuFYmiyA5z8DC5Fha4JIH1r
+0ZWS5jbNSbpMipH73xlVqz5Yz4N9AcFsluz0YJWBO1uAEPBVfZiTW4XvvEiOmUFW
+9iGIrKDh+aABToOKS18YeuTCkO73zZhdsq7FhxnUoD7vBgghSnL6QbXZx1mmoL05
+IRs4Y7IWBnVYkNTxUZzMBavlutABBImIhXz+rTOqXO/iGX2y9kdFoRJJCtT0bkjV
+4Ax1A211cIMhAoIBAGnEFtYHf9L0HkJ64U+RW6QPaX8RxeG82Xlm8OuTrbhdoN4v
+3ffv+4zrHX2Xn7FsPTwNeLQM1KhvblOqOU7D57w+wEzPHzC4374dyaltVoyTGQzv
+SnhzZpCu2CxdHJS44VM2QhDEVBn9/vTgYtkUKP+MsT9WPnzw7NaxWXQ36cDr8IvT
+63+kySNGz/CuydMta0jZd0t//sRWHnIlshOuoBmL9YSys9RPos5lPOQcEeIYBm/S
+cYz9jveJAP3oDp+L+2ZaeVd/S0yKrtoVyk3FThx4+CkaAcObRRx9gGYMNMW920DH
+HFy2pQwF5tRF6FO7TG7DWO9WgxDk5MDOO0OYs3MCggEBAMqsw4gwwAIzcNXuUrTb
+LqpqR/SzLjFYQYB7SFmbWcmPlcTY054brHPqxGvpgUdgtbT/mLJ3xcT2Bwm5TCHX
+5vFNYfu3d3AWO/Pqath9Jt/CKiWqrtsd9dliF/zXttlS8jcC9nCVPP/yrSbdM4wa
+xR8wDtIbu1y6qMPUMRZ0a7nIG6qlUK90UeBGvpJBs+HOMAfpNYd9DFNZEGQVXON6
+1bZ05HydfTy37t4zS+2N6/Wv28zdJVSk2qi45Kb68xmrcG3/Qmq4T1Dg2ZCDheOd
+TkCJwFvNsz53zZMbKDPQXgisx//6kgUAQu28PXVz2/kup8jlz2SF0aSBA/2r2pib
+n6ECggEBAIweX3HM+wMxA8Fq4jBff3zBqmI/FSN+nwzf/HPFoLjc8hyN8ER1ITVb
+mkjmIz/vs004GPBihOqN8lmPYZmISoMxWy5ZvGmxyY+UregAqI8fQjhwHfjYSjHS
+Wrcf680KjFtGM175sPpYL0P+eTUNa6ukBsdpUUD3EK3pPDSiCJxAPMVeabCEk1dg
+K9iGlEnai+Q1MWOBTe++lfsKD6dpCIxCOFO6mS0FTuHnCd5bFSsTm+Z5+vuzOHey
+/envt0e/BJNkHJFtZg+OQC1HaNUTdAKlLX5Xk1Rt1BFRAQABAtauGaIMiSUjPJtm
+sEob+CbNC89TS2IrhqvhPYlW+1prhqs=
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated VCEK (EC P-384).
+const char kSimVcekKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDAm/MIgSLQ7R6FU/5j7
+1TENojvf65UM5jiHMBg57C1PZ1myR4GfLAsAjDmku/MM43yhZANiAASamalz8wBA
+kkodW+KuaKFiJOQYyUoqiRPP+DHyAX/1DXResNRoIkEiYdXbxXM2cQ3f06dn1QdO
+OC8ZyaAyhgkNcHiCR3kPFpoXnWGxSYlN4qnDt1BEMa44UtXyVN9KNXE=
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated Intel SGX Root CA (EC P-256).
+const char kSimIntelRootKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSkzEaWraNJuuB/OF
+0JryrQH72BieBhExauG2IsCjxkqhRANCAARscoMIw7foj7Qe9C4Bron2DHsNtfNM
+8xPXUFJ6jf0dlB2ez1SloBpijDSEf3Vh9cmhXr3Kt4LFBW5/Fs3RnXk3
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated PCK Platform CA (EC P-256).
+const char kSimPckCaKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5jydFLGd8ppC7Dud
+JEffuYLcfNaVpDmZrYSZgYKXg/ShRANCAATtDZCULtIo+PQVffAtZvS7B0R4SY49
+OvJBhJjUxb8qgVW8CNdRV/h7rgoSp1qZM94ogZeFtdP1vs7EdVzjGVqy
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated PCK (EC P-256).
+const char kSimPckKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6t8mGqnstAjRHJHt
+pEw90PTwXXELPjaH6lYr+L1Pi12hRANCAASGRhPVwow6EPY1Uu9k6w73nk6C5Z8F
+XU3MfNoUt15CNsO+dcr25kKyg9xpTNKJrb/mACDL7tfR8xMhmLoEhJwo
+-----END PRIVATE KEY-----
+)PEM";
+
+// The simulated TCB Signing (EC P-256).
+const char kSimTcbSigningKeyPem[] = R"PEM(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYG913+iDmH0PvshV
+6eE6l1/oQBql7Ic4rW/hGQfpRlqhRANCAASc2rTJ/TMwPRnqgZDFKijtqnusOrKN
+4h4RhHA+3fe2cgz7Iuye2eKTOBPMKhhDpHPs9srCBp7utjw29Ymks8kB
+-----END PRIVATE KEY-----
+)PEM";
+
+}  // namespace arca::attest::internal
