@@ -255,4 +255,71 @@ Result<std::unique_ptr<RandomAccessFile>> OciLayoutReader::OpenBlob(const Descri
   return f;
 }
 
+Result<Descriptor> AddBlobToLayout(FileSystem& fs, const std::string& dir, ByteSpan data, std::string_view media_type) {
+  Descriptor d{std::string(media_type), DigestOf(data), data.size(), {}};
+  std::string path = JoinPath(dir, "blobs/sha256/" + d.digest.substr(7));
+  if (fs.Stat(path).ok()) return d;
+  ARCA_RETURN_IF_ERROR(WriteFileAtomic(fs, path, data, 0644));
+  return d;
+}
+
+Result<Descriptor> ReplaceManifest(FileSystem& fs, const OciLayoutReader& current, const OciManifest& next,
+                                   const std::vector<std::string>& garbage) {
+  const std::string& dir = current.dir();
+  std::string manifest_json = SerializeOciManifest(next);
+  ARCA_ASSIGN_OR_RETURN(Descriptor md, AddBlobToLayout(fs, dir, AsBytes(manifest_json), kOciManifestMediaType));
+
+  // Re-read the index now, so an entry someone else changed since `current`
+  // was loaded is noticed instead of overwritten.
+  ARCA_ASSIGN_OR_RETURN(Bytes index_bytes, ReadFileBounded(fs, JoinPath(dir, "index.json"), kMaxIndexBytes));
+  ARCA_ASSIGN_OR_RETURN(Json index, ParseJson(ToString(index_bytes), dir + "/index.json"));
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array()) {
+    return InvalidArgumentError(dir + "/index.json has no manifests array");
+  }
+  const std::string& old_digest = current.manifest_descriptor().digest;
+  bool replaced = false;
+  std::vector<Descriptor> entries;
+  for (Json& e : index["manifests"]) {
+    ARCA_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor(e, dir + "/index.json.manifests[]"));
+    auto ref_it = d.annotations.find(std::string(kRefNameAnnotation));
+    std::string name = ref_it == d.annotations.end() ? "" : ref_it->second;
+    if (!replaced && d.digest == old_digest && name == current.ref()) {
+      e["digest"] = md.digest;
+      e["size"] = md.size;
+      d.digest = md.digest;
+      d.size = md.size;
+      replaced = true;
+    }
+    entries.push_back(std::move(d));
+  }
+  if (!replaced) {
+    return FailedPreconditionError(dir + " changed while it was being updated (index.json no longer names " + old_digest +
+                                   "); run the command again");
+  }
+  ARCA_ASSIGN_OR_RETURN(std::string index_json, CanonicalJson(index));
+  ARCA_RETURN_IF_ERROR(WriteFileAtomic(fs, JoinPath(dir, "index.json"), AsBytes(index_json), 0644));
+
+  // Collect what every remaining manifest references, then delete the
+  // candidates nobody does. Failures here leave only unreferenced blobs.
+  std::vector<std::string> candidates = garbage;
+  candidates.push_back(old_digest);
+  std::vector<std::string> live;
+  for (const Descriptor& e : entries) {
+    live.push_back(e.digest);
+    if (e.media_type != kOciManifestMediaType) continue;
+    auto bytes = current.ReadBlob(e, kMaxOciManifestBytes);
+    if (!bytes.ok()) return Descriptor(md);  // cannot prove a blob dead: keep them all
+    auto m = ParseOciManifest(*bytes);
+    if (!m.ok()) return Descriptor(md);
+    live.push_back(m->config.digest);
+    for (const auto& l : m->layers) live.push_back(l.digest);
+  }
+  for (const std::string& g : candidates) {
+    if (!IsValidDigest(g) || std::find(live.begin(), live.end(), g) != live.end()) continue;
+    (void)fs.Remove(current.BlobPath(g));
+  }
+  (void)fs.SyncDir(JoinPath(dir, "blobs/sha256"));
+  return md;
+}
+
 }  // namespace arca::format

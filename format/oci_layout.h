@@ -123,6 +123,21 @@ class OciLayoutReader {
   OciManifest manifest_;
 };
 
+// AddBlobToLayout writes one small blob into an existing layout durably
+// (temporary name, fsync, rename) and returns its descriptor. A blob that is
+// already present is left as is (content addressing makes it identical).
+Result<Descriptor> AddBlobToLayout(FileSystem& fs, const std::string& dir, ByteSpan data, std::string_view media_type);
+
+// ReplaceManifest points the index entry of `current` at a new image
+// manifest: the new manifest blob is written first, then index.json is
+// replaced atomically (readers see the old package or the new one, never a
+// mix), then the old manifest blob and every blob in `garbage` that no
+// manifest in the index still references are deleted. FailedPrecondition
+// when the index no longer names current's manifest (someone else changed
+// the package meanwhile: reload and retry). Returns the new descriptor.
+Result<Descriptor> ReplaceManifest(FileSystem& fs, const OciLayoutReader& current, const OciManifest& next,
+                                   const std::vector<std::string>& garbage = {});
+
 }  // namespace arca::format
 
 #endif  // ARCA_FORMAT_OCI_LAYOUT_H_

@@ -206,6 +206,67 @@ PackageRef ParsePackageRef(const std::string& text) {
   return {text, ""};
 }
 
+std::string AttachmentRole(const Descriptor& attachment) {
+  auto it = attachment.annotations.find(std::string(kAttachmentRoleAnnotation));
+  return it == attachment.annotations.end() ? "" : it->second;
+}
+
+namespace {
+
+Status ValidateAttachmentRole(std::string_view role, const std::string& where) {
+  bool ok = !role.empty() && role.size() <= 32 && role[0] >= 'a' && role[0] <= 'z';
+  for (char c : role) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!ok) {
+    return InvalidArgumentError(where + ": attachment role \"" + std::string(role.substr(0, 40)) +
+                                "\" is not [a-z][a-z0-9-]{0,31} (annotation " + std::string(kAttachmentRoleAnnotation) + ")");
+  }
+  return Status::Ok();
+}
+
+Descriptor AttachmentDescriptor(const Attachment& a) {
+  Descriptor d{std::string(kDsseEnvelopeMediaType), DigestOf(a.data), a.data.size(), {}};
+  d.annotations[std::string(kAttachmentRoleAnnotation)] = a.role;
+  return d;
+}
+
+Status ValidateNewAttachments(const std::vector<Attachment>& add) {
+  for (const auto& a : add) {
+    ARCA_RETURN_IF_ERROR(ValidateAttachmentRole(a.role, "new attachment"));
+    if (a.data.size() > kMaxAttachmentBytes) {
+      return InvalidArgumentError("a " + a.role + " attachment of " + std::to_string(a.data.size()) +
+                                  " bytes is over the limit of " + std::to_string(kMaxAttachmentBytes));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status UpdateAttachments(FileSystem& fs, const LoadedPackage& pkg, const std::vector<Attachment>& add,
+                         const std::vector<std::string>& remove) {
+  ARCA_RETURN_IF_ERROR(ValidateNewAttachments(add));
+  OciManifest next = pkg.layout.manifest();
+  std::vector<std::string> garbage;
+  std::erase_if(next.layers, [&](const Descriptor& l) {
+    bool drop = l.media_type == kDsseEnvelopeMediaType && std::find(remove.begin(), remove.end(), l.digest) != remove.end();
+    if (drop) garbage.push_back(l.digest);
+    return drop;
+  });
+  for (const auto& a : add) {
+    Descriptor d = AttachmentDescriptor(a);
+    bool present = std::any_of(next.layers.begin(), next.layers.end(), [&](const Descriptor& l) { return l.digest == d.digest; });
+    if (present) continue;  // the same document twice adds nothing
+    ARCA_RETURN_IF_ERROR(AddBlobToLayout(fs, pkg.layout.dir(), a.data, kDsseEnvelopeMediaType).status());
+    next.layers.push_back(std::move(d));
+  }
+  std::size_t attachments = next.layers.size() - 1 - pkg.manifest.packs.size();
+  if (attachments > kMaxAttachments) {
+    return ResourceExhaustedError("the package would have " + std::to_string(attachments) + " attachments, over the limit of " +
+                                  std::to_string(kMaxAttachments));
+  }
+  return ReplaceManifest(fs, pkg.layout, next, garbage).status();
+}
+
 Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref) {
   ARCA_ASSIGN_OR_RETURN(OciLayoutReader layout, OciLayoutReader::Open(fs, ref.dir, ref.ref));
   const OciManifest& om = layout.manifest();
@@ -226,8 +287,8 @@ Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref) {
   if (canonical != ToString(mbytes)) {
     return CorruptionError("Arca manifest " + om.layers[0].digest + " is not in canonical JSON form (RFC 8785)");
   }
-  if (om.layers.size() != m.packs.size() + 1) {
-    return CorruptionError("OCI manifest lists " + std::to_string(om.layers.size() - 1) + " pack layers, the Arca manifest " +
+  if (om.layers.size() < m.packs.size() + 1) {
+    return CorruptionError("OCI manifest lists " + std::to_string(om.layers.size() - 1) + " layers after the Arca manifest, fewer than its " +
                            std::to_string(m.packs.size()) + " packs");
   }
   for (std::size_t i = 0; i < m.packs.size(); ++i) {
@@ -237,8 +298,26 @@ Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref) {
                              std::to_string(i) + " of the Arca manifest (" + m.packs[i].digest + ")");
     }
   }
+  std::vector<Descriptor> attachments(om.layers.begin() + 1 + std::ptrdiff_t(m.packs.size()), om.layers.end());
+  if (attachments.size() > kMaxAttachments) {
+    return ResourceExhaustedError(ref.dir + " has " + std::to_string(attachments.size()) + " attachments, over the limit of " +
+                                  std::to_string(kMaxAttachments));
+  }
+  for (std::size_t i = 0; i < attachments.size(); ++i) {
+    const Descriptor& a = attachments[i];
+    std::string where = "OCI layer " + std::to_string(i + 1 + m.packs.size()) + " (" + a.digest + ")";
+    if (a.media_type != kDsseEnvelopeMediaType) {
+      return CorruptionError(where + " after the packs has media type \"" + a.media_type.substr(0, 80) + "\", expected " +
+                             std::string(kDsseEnvelopeMediaType));
+    }
+    ARCA_RETURN_IF_ERROR(ValidateAttachmentRole(AttachmentRole(a), where));
+    if (a.size > kMaxAttachmentBytes) {
+      return ResourceExhaustedError(where + " is " + std::to_string(a.size) + " bytes, over the attachment limit of " +
+                                    std::to_string(kMaxAttachmentBytes));
+    }
+  }
   Descriptor manifest_blob = om.layers[0];  // copy before `layout` (which owns om) moves
-  return LoadedPackage{std::move(layout), std::move(m), std::move(manifest_blob)};
+  return LoadedPackage{std::move(layout), std::move(m), std::move(manifest_blob), std::move(attachments)};
 }
 
 Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std::string& out_dir, const LineageKey& key,
@@ -423,6 +502,14 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
   om.config = config;
   om.layers.push_back(manifest_desc);
   for (const auto& p : m.packs) om.layers.push_back(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}});
+  if (options.attach) {
+    ARCA_ASSIGN_OR_RETURN(std::vector<Attachment> attachments, options.attach(m, manifest_desc.digest));
+    ARCA_RETURN_IF_ERROR(ValidateNewAttachments(attachments));
+    for (const auto& a : attachments) {
+      ARCA_RETURN_IF_ERROR(writer->AddBlob(a.data, kDsseEnvelopeMediaType).status());
+      om.layers.push_back(AttachmentDescriptor(a));
+    }
+  }
   om.annotations["dev.arca.name"] = m.name;
   om.annotations["dev.arca.version"] = m.version;
   om.annotations["org.opencontainers.image.version"] = m.version;

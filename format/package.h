@@ -42,6 +42,25 @@ struct Progress {
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
+// Attachments are small signed documents (DSSE envelopes: signatures,
+// provenance, policy, countersignatures) carried as extra OCI layers after
+// the packs. The format only stores and hash-checks them; their meaning is
+// the signer's (specs/signing.md). Each layer carries its role in the
+// kAttachmentRoleAnnotation annotation.
+inline constexpr std::string_view kDsseEnvelopeMediaType = "application/vnd.dsse.envelope.v1+json";
+inline constexpr std::string_view kAttachmentRoleAnnotation = "dev.arca.role";
+inline constexpr std::uint64_t kMaxAttachmentBytes = 1 << 20;
+inline constexpr std::size_t kMaxAttachments = 256;
+
+struct Attachment {
+  std::string role;  // [a-z][a-z0-9-]{0,31}
+  Bytes data;
+};
+
+// AttachFn returns the attachments for a package about to be committed,
+// given its Arca manifest and that manifest blob's digest.
+using AttachFn = std::function<Result<std::vector<Attachment>>(const Manifest& manifest, const std::string& manifest_digest)>;
+
 struct SealOptions {
   std::string name;
   std::string version;
@@ -50,6 +69,7 @@ struct SealOptions {
   std::optional<PackageRef> parent;
   std::size_t threads = 0;  // 0: hardware concurrency
   ProgressFn progress;
+  AttachFn attach;  // optional: signatures etc., committed atomically with the package
 };
 
 struct SealReport {
@@ -73,12 +93,25 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
 struct LoadedPackage {
   OciLayoutReader layout;
   Manifest manifest;
-  Descriptor manifest_blob;  // the Arca manifest layer
+  Descriptor manifest_blob;              // the Arca manifest layer
+  std::vector<Descriptor> attachments;   // layers after the packs, in order
 };
+
+// AttachmentRole returns the role annotation of an attachment layer.
+std::string AttachmentRole(const Descriptor& attachment);
 
 // LoadPackage reads and validates a package without keys, including that the
 // OCI manifest's pack layers are exactly the Arca manifest's packs.
 Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref);
+
+// UpdateAttachments rewrites the package's OCI manifest in place with
+// `remove` (digests of current attachments) dropped and `add` appended, then
+// deletes blobs no longer referenced. The Arca manifest and packs are
+// untouched, so what signatures cover never changes. InvalidArgument for a
+// bad role or an attachment over kMaxAttachmentBytes, ResourceExhausted past
+// kMaxAttachments, FailedPrecondition when the package changed meanwhile.
+Status UpdateAttachments(FileSystem& fs, const LoadedPackage& pkg, const std::vector<Attachment>& add,
+                         const std::vector<std::string>& remove = {});
 
 struct OpenOptions {
   std::size_t threads = 0;

@@ -757,7 +757,7 @@ TEST_F(PackageTest, OciLayerDroppedIsRefused) {
   OciManifest om = Load(pkg).layout.manifest();
   om.layers.pop_back();
   RewriteOciManifest(pkg, om);
-  ExpectOpenRefused(pkg, StatusCode::kCorruption, "pack layers");
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "fewer than its");
 }
 
 TEST_F(PackageTest, OciLayersReorderedAreRefused) {
@@ -782,7 +782,7 @@ TEST_F(PackageTest, OciExtraLayerIsRefused) {
   OciManifest om = Load(pkg).layout.manifest();
   om.layers.push_back(om.layers.back());
   RewriteOciManifest(pkg, om);
-  ExpectOpenRefused(pkg, StatusCode::kCorruption, "pack layers");
+  ExpectOpenRefused(pkg, StatusCode::kCorruption, "after the packs has media type");
 }
 
 TEST_F(PackageTest, OciManifestOfAnotherArtifactIsRefused) {
@@ -1035,6 +1035,109 @@ TEST_F(PackageTest, SealWithParentFailingAppendLeavesNothing) {
   ExpectNothingAt(out_);
   // The parent is untouched and still opens.
   EXPECT_THAT(OpenTo(v1, tmp_.path() + "/out-v1", key_), IsOk());
+}
+
+
+// --- Attachments (signatures, provenance, policy live as layers after the packs)
+
+Attachment MakeAttachment(std::string role, std::string_view text) { return Attachment{std::move(role), Bytes(text.begin(), text.end())}; }
+
+std::size_t CountBlobs(const std::string& pkg) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(pkg + "/blobs/sha256")) n += e.is_regular_file();
+  return n;
+}
+
+TEST_F(PackageTest, SealAttachesDocumentsGivenTheManifestDigest) {
+  std::string seen_digest;
+  options_.attach = [&](const Manifest& m, const std::string& digest) -> Result<std::vector<Attachment>> {
+    seen_digest = digest;
+    return std::vector<Attachment>{MakeAttachment("release", "{\"a\":1}"), MakeAttachment("provenance", "{\"b\":2}")};
+  };
+  std::string pkg = SealNew();
+  LoadedPackage p = Load(pkg);
+  EXPECT_EQ(seen_digest, p.manifest_blob.digest);
+  ASSERT_EQ(p.attachments.size(), 2u);
+  EXPECT_EQ(AttachmentRole(p.attachments[0]), "release");
+  EXPECT_EQ(AttachmentRole(p.attachments[1]), "provenance");
+  EXPECT_EQ(ToString(p.layout.ReadBlob(p.attachments[1], kMaxAttachmentBytes).value()), "{\"b\":2}");
+  EXPECT_THAT(Open(fs(), PackageRef{pkg, ""}, key_, out_), IsOk());
+}
+
+TEST_F(PackageTest, AttachFailureLeavesNoPackage) {
+  options_.attach = [&](const Manifest&, const std::string&) -> Result<std::vector<Attachment>> {
+    return UnauthenticatedError("signing failed");
+  };
+  std::string dir = tmp_.path() + "/pkg";
+  EXPECT_THAT(Seal(fs(), model_, dir, key_, options_), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_F(PackageTest, UpdateAttachmentsAddsAndRemovesWithoutTouchingTheManifest) {
+  std::string pkg = SealNew();
+  LoadedPackage before = Load(pkg);
+  std::size_t blobs_before = CountBlobs(pkg);
+  ASSERT_THAT(UpdateAttachments(fs(), before, {MakeAttachment("release", "one"), MakeAttachment("release", "two")}), IsOk());
+  LoadedPackage mid = Load(pkg);
+  EXPECT_EQ(mid.manifest_blob.digest, before.manifest_blob.digest);
+  ASSERT_EQ(mid.attachments.size(), 2u);
+  // Two attachment blobs added; the old OCI manifest replaced by the new one.
+  EXPECT_EQ(CountBlobs(pkg), blobs_before + 2);
+
+  ASSERT_THAT(UpdateAttachments(fs(), mid, {}, {mid.attachments[0].digest}), IsOk());
+  LoadedPackage after = Load(pkg);
+  ASSERT_EQ(after.attachments.size(), 1u);
+  EXPECT_EQ(ToString(after.layout.ReadBlob(after.attachments[0], 100).value()), "two");
+  // The removed document's blob is gone, so nothing unreferenced lingers.
+  EXPECT_EQ(CountBlobs(pkg), blobs_before + 1);
+  EXPECT_THAT(Open(fs(), PackageRef{pkg, ""}, key_, out_), IsOk());
+}
+
+TEST_F(PackageTest, UpdateAttachmentsIgnoresADuplicate) {
+  std::string pkg = SealNew();
+  ASSERT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("release", "same")}), IsOk());
+  ASSERT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("release", "same")}), IsOk());
+  EXPECT_EQ(Load(pkg).attachments.size(), 1u);
+}
+
+TEST_F(PackageTest, UpdateAttachmentsRefusesAStaleView) {
+  std::string pkg = SealNew();
+  LoadedPackage stale = Load(pkg);
+  ASSERT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("release", "first")}), IsOk());
+  EXPECT_THAT(UpdateAttachments(fs(), stale, {MakeAttachment("release", "second")}),
+              HasCodeAndMessage(StatusCode::kFailedPrecondition, "changed while"));
+  EXPECT_EQ(Load(pkg).attachments.size(), 1u);
+}
+
+TEST_F(PackageTest, UpdateAttachmentsRefusesABadRole) {
+  std::string pkg = SealNew();
+  EXPECT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("Release!", "x")}),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "attachment role"));
+  EXPECT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("", "x")}), HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST_F(PackageTest, UpdateAttachmentsRefusesAnOversizeDocument) {
+  std::string pkg = SealNew();
+  Attachment big{"release", Bytes(kMaxAttachmentBytes + 1, '{')};
+  EXPECT_THAT(UpdateAttachments(fs(), Load(pkg), {big}), HasCodeAndMessage(StatusCode::kInvalidArgument, "over the limit"));
+}
+
+TEST_F(PackageTest, AttachmentLayerWithoutRoleIsRefused) {
+  std::string pkg = SealNew();
+  ASSERT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("release", "doc")}), IsOk());
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers.back().annotations.clear();
+  RewriteOciManifest(pkg, om);
+  EXPECT_THAT(LoadPackage(fs(), PackageRef{pkg, ""}), HasCodeAndMessage(StatusCode::kInvalidArgument, "attachment role"));
+}
+
+TEST_F(PackageTest, AttachmentLayerOverTheLimitIsRefused) {
+  std::string pkg = SealNew();
+  ASSERT_THAT(UpdateAttachments(fs(), Load(pkg), {MakeAttachment("release", "doc")}), IsOk());
+  OciManifest om = Load(pkg).layout.manifest();
+  om.layers.back().size = kMaxAttachmentBytes + 1;
+  RewriteOciManifest(pkg, om);
+  EXPECT_THAT(LoadPackage(fs(), PackageRef{pkg, ""}), HasCode(StatusCode::kResourceExhausted));
 }
 
 }  // namespace
