@@ -1,0 +1,226 @@
+#include "runtime/cli.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attest/binding.h"
+#include "attest/bundle.h"
+#include "attest/sim.h"
+#include "base/file_system.h"
+#include "base/json.h"
+#include "runtime/evidence.h"
+
+namespace arca::runtime {
+namespace {
+
+using Command = std::function<int()>;
+
+struct Options {
+  std::string tee = "sim-snp";
+  std::string output;
+  std::string report_data, measurement, host_data;
+  std::string nonce, public_key, package_digest, policy_digest;
+  std::string roots_out;
+  std::string configfs_root = kDefaultConfigfsRoot;
+  bool debug = false;
+  bool json = false;
+};
+
+void PrintJson(const Json& value) { std::cout << value.dump(2) << "\n"; }
+
+int ReportError(const Status& status, bool json) {
+  if (json) {
+    PrintJson({{"error", {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}});
+  }
+  std::fprintf(stderr, "arca-runtime: %s\n", status.ToString().c_str());
+  return ExitCodeFor(status.code());
+}
+
+// HexInto decodes at most N bytes of hex into a zero-padded array (exactly N
+// when `exact`).
+template <std::size_t N>
+Status HexInto(const std::string& hex, const char* flag, bool exact, std::array<std::uint8_t, N>* out) {
+  auto b = HexDecode(hex);
+  if (!b.ok()) return b.status().WithContext(flag);
+  if (exact ? b->size() != N : b->size() > N) {
+    return InvalidArgumentError(std::string(flag) + ": expected " + (exact ? "" : "at most ") + std::to_string(N) +
+                                " bytes of hex, got " + std::to_string(b->size()));
+  }
+  out->fill(0);
+  std::copy(b->begin(), b->end(), out->begin());
+  return Status::Ok();
+}
+
+Status WriteSimRoots(const std::string& dir, Json* written) {
+  ARCA_ASSIGN_OR_RETURN(auto roots, attest::SimRoots());
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return InternalError("creating " + dir);
+  for (const auto& r : roots) {
+    std::string path = JoinPath(dir, r.file_name);
+    ARCA_RETURN_IF_ERROR(WriteFileAtomic(FileSystem::Default(), path, AsBytes(r.pem), 0644));
+    written->push_back({{"file", path}, {"spkiSha256", r.spki_sha256_hex}});
+  }
+  return Status::Ok();
+}
+
+// ReportData is --report-data, or the evidence binding of --nonce,
+// --public-key, --package-digest and --policy-digest, or zeros.
+Status ReportData(const Options& o, std::array<std::uint8_t, 64>* out) {
+  int binding = !o.nonce.empty() + !o.public_key.empty() + !o.package_digest.empty() + !o.policy_digest.empty();
+  if (binding != 0 && binding != 4) {
+    return InvalidArgumentError("binding: give all of --nonce, --public-key, --package-digest, --policy-digest (got " +
+                                std::to_string(binding) + " of 4)");
+  }
+  if (binding == 4 && !o.report_data.empty()) {
+    return InvalidArgumentError("give either --report-data or the binding flags, not both");
+  }
+  out->fill(0);
+  if (!o.report_data.empty()) return HexInto(o.report_data, "--report-data", false, out);
+  if (binding == 0) return Status::Ok();
+  ARCA_ASSIGN_OR_RETURN(Bytes nonce, HexDecode(o.nonce));
+  auto key = ReadFileBounded(FileSystem::Default(), o.public_key, 64 * 1024);
+  if (!key.ok()) return key.status().WithContext("--public-key");
+  ARCA_ASSIGN_OR_RETURN(*out, attest::ComputeEvidenceBinding({nonce, *key, o.package_digest, o.policy_digest}));
+  return Status::Ok();
+}
+
+int EvidenceCmd(const Options& o) {
+  EvidenceRequest req;
+  auto tee = ParseTee(o.tee);
+  if (!tee.ok()) return ReportError(tee.status(), o.json);
+  req.tee = *tee;
+  Status s = ReportData(o, &req.report_data);
+  if (s.ok() && !o.measurement.empty()) {
+    req.measurement.emplace();
+    s = HexInto(o.measurement, "--measurement", true, &*req.measurement);
+  }
+  if (s.ok() && !o.host_data.empty()) s = HexInto(o.host_data, "--host-data", false, &req.host_data);
+  if (s.ok() && !IsSimulated(req.tee) && (!o.measurement.empty() || !o.host_data.empty() || o.debug)) {
+    s = InvalidArgumentError("--measurement, --host-data and --debug are for simulated TEEs; hardware reports its own");
+  }
+  if (!s.ok()) return ReportError(s, o.json);
+  req.debug = o.debug;
+  req.configfs_root = o.configfs_root;
+  req.now = static_cast<attest::UnixSeconds>(std::time(nullptr));
+  auto bundle = CollectEvidence(req);
+  if (!bundle.ok()) return ReportError(bundle.status(), o.json);
+  auto text = attest::SerializeBundle(*bundle);
+  if (!text.ok()) return ReportError(text.status(), o.json);
+  s = WriteFileAtomic(FileSystem::Default(), o.output, AsBytes(*text), 0644);
+  if (!s.ok()) return ReportError(s.WithContext("writing " + o.output), o.json);
+  Json roots = Json::array();
+  if (!o.roots_out.empty()) {
+    s = WriteSimRoots(o.roots_out, &roots);
+    if (!s.ok()) return ReportError(s.WithContext("--roots-out"), o.json);
+  }
+  std::string platform(attest::PlatformName(bundle->platform));
+  if (o.json) {
+    PrintJson({{"bundle", o.output}, {"tee", o.tee}, {"platform", platform}, {"simulated", IsSimulated(req.tee)},
+               {"reportData", HexEncode(req.report_data)}, {"bytes", text->size()}, {"testRoots", roots}});
+  } else {
+    std::printf("wrote %s%s evidence bundle %s (%zu bytes)\n", IsSimulated(req.tee) ? "simulated " : "",
+                platform.c_str(), o.output.c_str(), text->size());
+    if (IsSimulated(req.tee)) {
+      std::printf("  simulated evidence verifies only with the test roots: arca attest verify %s --roots DIR "
+                  "(arca-runtime sim-roots -o DIR)\n", o.output.c_str());
+    }
+  }
+  return 0;
+}
+
+int SimRootsCmd(const Options& o) {
+  Json roots = Json::array();
+  Status s = WriteSimRoots(o.output, &roots);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) {
+    PrintJson({{"roots", roots}});
+  } else {
+    for (const auto& r : roots) {
+      std::printf("wrote test root %s (SPKI SHA-256 %s)\n", r["file"].get<std::string>().c_str(),
+                  r["spkiSha256"].get<std::string>().c_str());
+    }
+  }
+  return 0;
+}
+
+int MeasurementCmd(const Options& o) {
+  auto tee = ParseTee(o.tee);
+  if (!tee.ok()) return ReportError(tee.status(), o.json);
+  if (!IsSimulated(*tee)) {
+    return ReportError(InvalidArgumentError("--tee " + o.tee + ": hardware measures the launched image; collect "
+                                            "evidence and read its measurement claim"), o.json);
+  }
+  auto m = SimMeasurement();
+  if (!m.ok()) return ReportError(m.status(), o.json);
+  if (o.json) {
+    PrintJson({{"tee", o.tee}, {"measurement", HexEncode(*m)}});
+  } else {
+    std::printf("%s\n", HexEncode(*m).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"arca-runtime: collect attestation evidence in the enclave (and, later, load and serve sealed models)"};
+  app.name("arca-runtime");
+  app.set_version_flag("--version", "arca-runtime 0.1.0");
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok, 1 internal error, 2 invalid argument, 3 not found, 4 already exists,\n"
+      "5 unauthenticated (signature/MAC/digest/tag failed), 6 permission denied, 7 failed precondition,\n"
+      "8 corruption, 9 resource limit exceeded, 10 unavailable.");
+  auto o = std::make_shared<Options>();
+  Command run;
+
+  auto* ev = app.add_subcommand("evidence", "Collect attestation evidence into an evidence bundle");
+  ev->add_option("--tee", o->tee, "sim-snp, sim-tdx (simulated, test roots only), snp or tdx (configfs-tsm)")
+      ->required();
+  ev->add_option("-o,--output", o->output, "Evidence bundle to write")->required();
+  ev->add_option("--report-data", o->report_data, "REPORT_DATA as hex, at most 64 bytes (zero-padded)");
+  ev->add_option("--nonce", o->nonce, "Binding: the verifier's nonce (hex, 16..64 bytes)");
+  ev->add_option("--public-key", o->public_key, "Binding: file holding the ephemeral public key as sent");
+  ev->add_option("--package-digest", o->package_digest, "Binding: sha256:<hex> of the package manifest");
+  ev->add_option("--policy-digest", o->policy_digest, "Binding: sha256:<hex> of the policy");
+  ev->add_option("--measurement", o->measurement, "Simulated: MEASUREMENT/MRTD (48 bytes hex; default SHA-384 of this executable)");
+  ev->add_option("--host-data", o->host_data, "Simulated: HOST_DATA/MRCONFIGID (hex)");
+  ev->add_flag("--debug", o->debug, "Simulated: report a debuggable guest");
+  ev->add_option("--roots-out", o->roots_out, "Simulated: also write the test roots into DIR");
+  ev->add_option("--configfs-root", o->configfs_root, "Where configfs is mounted (default /sys/kernel/config)");
+  ev->add_flag("--json", o->json, "Print the result as JSON");
+  ev->callback([&run, o] { run = [o] { return EvidenceCmd(*o); }; });
+
+  auto* roots = app.add_subcommand("sim-roots", "Write the simulated TEE's test roots (for arca attest verify --roots)");
+  roots->add_option("-o,--output", o->output, "Directory to write arca-sim-ark.pem and arca-sim-intel-root.pem into")
+      ->required();
+  roots->add_flag("--json", o->json, "Print the result as JSON");
+  roots->callback([&run, o] { run = [o] { return SimRootsCmd(*o); }; });
+
+  auto* meas = app.add_subcommand("measurement", "Print the measurement a simulated TEE reports for this runtime");
+  meas->add_option("--tee", o->tee, "sim-snp or sim-tdx")->required();
+  meas->add_flag("--json", o->json, "Print the result as JSON");
+  meas->callback([&run, o] { run = [o] { return MeasurementCmd(*o); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (!run) {
+    std::fprintf(stderr, "arca-runtime: no command given; see arca-runtime --help\n");
+    return 2;
+  }
+  return run();
+}
+
+}  // namespace arca::runtime
