@@ -4,6 +4,7 @@
 
 #include "client/attest_commands.h"
 #include "client/format_commands.h"
+#include "client/sign_commands.h"
 
 namespace arca::client {
 
@@ -18,6 +19,7 @@ int RunCli(int argc, char** argv) {
       "8 corruption, 9 resource limit exceeded, 10 unavailable.");
   Command run;
   AddFormatCommands(app, &run);
+  AddSignCommands(app, &run);
   AddAttestCommands(app, &run);
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 
 #include "base/file_system.h"
 #include "client/output.h"
+#include "client/sign_commands.h"
 #include "format/lineage_key.h"
 #include "format/package.h"
 
@@ -26,6 +27,7 @@ struct Options {
   std::string pack_size = "64M";
   std::size_t threads = 0;
   bool json = false;
+  SealSigning signing;
 };
 
 Json InspectJson(const format::LoadedPackage& pkg) {
@@ -158,11 +160,22 @@ int SealCmd(const Options& o) {
   if (!pack.ok()) return ReportError(pack.status().WithContext("--pack-size"), o.json);
   so.chunking = format::ChunkingParams{*avg / 4, *avg, *avg * 4};
   so.pack_target_bytes = *pack;
-  if (!o.parent.empty()) so.parent = format::ParsePackageRef(o.parent);
+  std::string parent_name;
+  if (!o.parent.empty()) {
+    so.parent = format::ParsePackageRef(o.parent);
+    auto parent = format::LoadPackage(fs, *so.parent);
+    if (parent.ok()) parent_name = parent->manifest.name + ":" + parent->manifest.version;
+  }
+  std::vector<std::unique_ptr<signer::Signer>> signers;
+  auto hook = SealSigningHook(o.signing, parent_name, &signers);
+  if (!hook.ok()) return ReportError(hook.status(), o.json);
+  so.attach = *hook;
   ProgressPrinter progress("sealing");
   so.progress = progress.Callback();
   auto r = format::Seal(fs, o.model, o.output, *key, so);
   if (!r.ok()) return ReportError(r.status(), o.json);
+  std::vector<std::string> signer_ids;
+  for (const auto& s : signers) signer_ids.push_back(s->KeyId());
   if (o.json) {
     PrintJson({{"package", o.output},
                {"name", r->manifest.name},
@@ -171,10 +184,12 @@ int SealCmd(const Options& o) {
                {"ociManifestDigest", r->oci_manifest_digest},
                {"plaintextBytes", r->plaintext_bytes},
                {"storedBytes", r->stored_bytes},
+               {"signedBy", signer_ids},
                {"chunks", {{"references", r->chunks_total}, {"new", r->chunks_new}, {"fromParent", r->chunks_from_parent}, {"deduplicated", r->chunks_deduplicated}}}});
   } else {
     std::printf("sealed %s %s into %s\n", r->manifest.name.c_str(), r->manifest.version.c_str(), o.output.c_str());
     std::printf("  manifest %s\n", r->manifest_digest.c_str());
+    for (const auto& id : signer_ids) std::printf("  signed by %s\n", id.c_str());
     std::printf("  %s plaintext -> %s in new packs (%.3f); %llu chunks: %llu new, %llu from parent, %llu repeated\n",
                 HumanBytes(r->plaintext_bytes).c_str(), HumanBytes(r->stored_bytes).c_str(),
                 r->plaintext_bytes ? double(r->stored_bytes) / double(r->plaintext_bytes) : 0.0,
@@ -234,6 +249,7 @@ void AddFormatCommands(CLI::App& app, Command* run) {
   seal->add_option("--chunk-avg", o->chunk_avg, "Average chunk size, a power of two (min = avg/4, max = avg*4)")->capture_default_str();
   seal->add_option("--pack-size", o->pack_size, "Target pack size")->capture_default_str();
   seal->add_option("--threads", o->threads, "Worker threads (0 = all cores)");
+  AddSealSigningFlags(seal, &o->signing);
   seal->add_flag("--json", o->json, "Print the result as JSON");
   seal->callback([run, o] { *run = [o] { return SealCmd(*o); }; });
 
