@@ -7,11 +7,13 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config python3
   libssl-dev libzstd-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libgit2-dev libsqlite3-dev libarchive-dev libcpp-httplib-dev
+  libp11-kit-dev
 )
 TEST_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev          # sanitizer and libFuzzer builds
   skopeo docker-registry zstd       # real OCI tools for interop tests
+  softhsm2                          # a real PKCS#11 token for signer tests
 )
 
 pkgs=("${BUILD_PKGS[@]}")
