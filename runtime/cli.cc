@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -31,6 +32,7 @@ struct Options {
   std::string nonce, public_key, package_digest, policy_digest;
   std::string roots_out;
   std::string configfs_root = kDefaultConfigfsRoot;
+  std::string tpm_tcti, ak_out;
   bool debug = false;
   bool json = false;
 };
@@ -103,19 +105,34 @@ int EvidenceCmd(const Options& o) {
     s = HexInto(o.measurement, "--measurement", true, &*req.measurement);
   }
   if (s.ok() && !o.host_data.empty()) s = HexInto(o.host_data, "--host-data", false, &req.host_data);
-  if (s.ok() && !IsSimulated(req.tee) && (!o.measurement.empty() || !o.host_data.empty() || o.debug)) {
-    s = InvalidArgumentError("--measurement, --host-data and --debug are for simulated TEEs; hardware reports its own");
+  if (s.ok() && !IsSimulated(req.tee) && (!o.host_data.empty() || o.debug)) {
+    s = InvalidArgumentError("--host-data and --debug are for simulated TEEs; hardware reports its own");
+  }
+  if (s.ok() && (req.tee == Tee::kSnp || req.tee == Tee::kTdx) && !o.measurement.empty()) {
+    s = InvalidArgumentError("--measurement is for simulated TEEs and the TPM; SNP/TDX hardware measures the launch");
+  }
+  if (s.ok() && req.tee != Tee::kTpm && (!o.tpm_tcti.empty() || !o.ak_out.empty())) {
+    s = InvalidArgumentError("--tpm-tcti and --ak-out are for --tee tpm");
   }
   if (!s.ok()) return ReportError(s, o.json);
   req.debug = o.debug;
   req.configfs_root = o.configfs_root;
   req.now = static_cast<attest::UnixSeconds>(std::time(nullptr));
+  req.tpm_tcti = o.tpm_tcti;
+  if (req.tpm_tcti.empty() && std::getenv("TPM2TOOLS_TCTI")) req.tpm_tcti = std::getenv("TPM2TOOLS_TCTI");
   auto bundle = CollectEvidence(req);
   if (!bundle.ok()) return ReportError(bundle.status(), o.json);
   auto text = attest::SerializeBundle(*bundle);
   if (!text.ok()) return ReportError(text.status(), o.json);
   s = WriteFileAtomic(FileSystem::Default(), o.output, AsBytes(*text), 0644);
   if (!s.ok()) return ReportError(s.WithContext("writing " + o.output), o.json);
+  if (!o.ak_out.empty()) {
+    std::string b64 = Base64Encode(bundle->tpm_ak_public), pem = "-----BEGIN PUBLIC KEY-----\n";
+    for (std::size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+    pem += "-----END PUBLIC KEY-----\n";
+    s = WriteFileAtomic(FileSystem::Default(), o.ak_out, AsBytes(pem), 0644);
+    if (!s.ok()) return ReportError(s.WithContext("--ak-out"), o.json);
+  }
   Json roots = Json::array();
   if (!o.roots_out.empty()) {
     s = WriteSimRoots(o.roots_out, &roots);
@@ -183,7 +200,7 @@ int RunCli(int argc, char** argv) {
   Command run;
 
   auto* ev = app.add_subcommand("evidence", "Collect attestation evidence into an evidence bundle");
-  ev->add_option("--tee", o->tee, "sim-snp, sim-tdx (simulated, test roots only), snp or tdx (configfs-tsm)")
+  ev->add_option("--tee", o->tee, "sim-snp, sim-tdx (simulated, test roots only), snp or tdx (configfs-tsm), tpm (tpm2-tools)")
       ->required();
   ev->add_option("-o,--output", o->output, "Evidence bundle to write")->required();
   ev->add_option("--report-data", o->report_data, "REPORT_DATA as hex, at most 64 bytes (zero-padded)");
@@ -195,6 +212,8 @@ int RunCli(int argc, char** argv) {
   ev->add_option("--host-data", o->host_data, "Simulated: HOST_DATA/MRCONFIGID (hex)");
   ev->add_flag("--debug", o->debug, "Simulated: report a debuggable guest");
   ev->add_option("--roots-out", o->roots_out, "Simulated: also write the test roots into DIR");
+  ev->add_option("--tpm-tcti", o->tpm_tcti, "TPM: tpm2-tools TCTI (default $TPM2TOOLS_TCTI), e.g. swtpm:host=127.0.0.1,port=2321");
+  ev->add_option("--ak-out", o->ak_out, "TPM: write the attestation key (PEM) for arca attest verify --tpm-ak");
   ev->add_option("--configfs-root", o->configfs_root, "Where configfs is mounted (default /sys/kernel/config)");
   ev->add_flag("--json", o->json, "Print the result as JSON");
   ev->callback([&run, o] { run = [o] { return EvidenceCmd(*o); }; });

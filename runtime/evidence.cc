@@ -8,6 +8,7 @@
 #include "attest/tdx.h"
 #include "base/crypto.h"
 #include "base/file_system.h"
+#include "runtime/tpm.h"
 
 namespace arca::runtime {
 
@@ -16,7 +17,8 @@ Result<Tee> ParseTee(std::string_view name) {
   if (name == "sim-tdx") return Tee::kSimTdx;
   if (name == "snp") return Tee::kSnp;
   if (name == "tdx") return Tee::kTdx;
-  return InvalidArgumentError("--tee: expected sim-snp, sim-tdx, snp or tdx, got \"" + std::string(name.substr(0, 40)) +
+  if (name == "tpm") return Tee::kTpm;
+  return InvalidArgumentError("--tee: expected sim-snp, sim-tdx, snp, tdx or tpm, got \"" + std::string(name.substr(0, 40)) +
                               "\"");
 }
 
@@ -34,7 +36,7 @@ Result<std::array<std::uint8_t, 48>> SimMeasurement() {
 
 Result<attest::EvidenceBundle> CollectEvidence(const EvidenceRequest& req, TsmFs& fs) {
   std::array<std::uint8_t, 48> measurement{};
-  if (IsSimulated(req.tee)) {
+  if (IsSimulated(req.tee) || req.tee == Tee::kTpm) {
     if (req.measurement) {
       measurement = *req.measurement;
     } else {
@@ -58,6 +60,13 @@ Result<attest::EvidenceBundle> CollectEvidence(const EvidenceRequest& req, TsmFs
       o.debug = req.debug;
       o.now = req.now;
       return attest::SimTdxEvidence(o);
+    }
+    case Tee::kTpm: {
+      TpmRequest t;
+      t.tcti = req.tpm_tcti;
+      t.report_data = req.report_data;
+      t.measurement = measurement;
+      return CollectTpmEvidence(t);
     }
     case Tee::kSnp: {
       ARCA_ASSIGN_OR_RETURN(TsmReport r, CollectTsmReport(fs, req.configfs_root, req.report_data, "sev_guest"));

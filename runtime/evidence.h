@@ -19,10 +19,10 @@
 namespace arca::runtime {
 
 // Tee is where evidence comes from.
-enum class Tee { kSimSnp, kSimTdx, kSnp, kTdx };
+enum class Tee { kSimSnp, kSimTdx, kSnp, kTdx, kTpm };
 
-// ParseTee reads "sim-snp", "sim-tdx", "snp", "tdx"; InvalidArgument
-// otherwise, naming the choices. ("tpm" is not implemented yet.)
+// ParseTee reads "sim-snp", "sim-tdx", "snp", "tdx", "tpm"; InvalidArgument
+// otherwise, naming the choices.
 Result<Tee> ParseTee(std::string_view name);
 
 // IsSimulated is true for the sim-* kinds.
@@ -32,14 +32,17 @@ inline bool IsSimulated(Tee t) { return t == Tee::kSimSnp || t == Tee::kSimTdx; 
 struct EvidenceRequest {
   Tee tee = Tee::kSimSnp;
   std::array<std::uint8_t, 64> report_data{};
-  // Simulated TEEs only: the launch measurement to report (MEASUREMENT /
-  // MRTD) and host data (HOST_DATA / MRCONFIGID); real hardware reports its
-  // own. Default: SimMeasurement().
+  // Simulated TEEs: the launch measurement to report (MEASUREMENT / MRTD);
+  // TPM: the measurement extended into PCR 23. Real SNP/TDX hardware
+  // reports its own. Default: SimMeasurement().
+  // host_data (HOST_DATA / MRCONFIGID) is for simulated TEEs only.
   std::optional<std::array<std::uint8_t, 48>> measurement;
   std::array<std::uint8_t, 48> host_data{};
   bool debug = false;
   // Real hardware: where configfs is mounted.
   std::string configfs_root = kDefaultConfigfsRoot;
+  // TPM: the TCTI of tpm2-tools (swtpm:host=...,port=... or device:...).
+  std::string tpm_tcti;
   // The time the simulated TDX collateral is issued around.
   attest::UnixSeconds now = 0;
 };
@@ -54,7 +57,8 @@ Result<std::array<std::uint8_t, 48>> SimMeasurement();
 // returned report or quote parses and carries exactly `report_data`
 // (Unauthenticated otherwise); SNP certificates come from the host's
 // certificate table (auxblob) when it supplies one; TDX bundles carry no
-// collateral (add it with `arca attest bundle --collateral`).
+// collateral (add it with `arca attest bundle --collateral`). TPM: see
+// runtime/tpm.h.
 Result<attest::EvidenceBundle> CollectEvidence(const EvidenceRequest& request, TsmFs& fs = TsmFs::Posix());
 
 }  // namespace arca::runtime

@@ -1,0 +1,208 @@
+// TPM evidence from a real software TPM: swtpm started on loopback on a
+// free port (skipped when swtpm or tpm2-tools is not installed), quoted
+// through tpm2-tools, verified by the same verifier as every TPM quote.
+#include "runtime/tpm.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "attest/bundle.h"
+#include "base/testing/status_matchers.h"
+#include "base/file_system.h"
+#include "runtime/cli.h"
+#include "runtime/evidence.h"
+
+extern char** environ;
+
+namespace arca::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool OnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "";
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    std::size_t end = p.find(':', start);
+    std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool Connects(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(std::uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Swtpm runs one software TPM on loopback for the test's lifetime.
+class SwtpmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* tool : {"swtpm", "tpm2_quote", "tpm2_createak", "tpm2_pcrextend"}) {
+      if (!OnPath(tool)) GTEST_SKIP() << tool << " not installed (apt-get install swtpm tpm2-tools)";
+    }
+    state_ = fs::temp_directory_path() / ("arca-swtpm-" + std::to_string(::getpid()));
+    fs::create_directories(state_);
+    port_ = FreePort();
+    std::vector<std::string> argv = {"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state_.string(),
+                                     "--server", "type=tcp,port=" + std::to_string(port_) + ",bindaddr=127.0.0.1",
+                                     "--ctrl", "type=tcp,port=" + std::to_string(port_ + 1) + ",bindaddr=127.0.0.1",
+                                     "--flags", "not-need-init,startup-clear"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ASSERT_EQ(posix_spawnp(&pid_, "swtpm", nullptr, nullptr, args.data(), environ), 0);
+    for (int i = 0; i < 100 && !Connects(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(Connects(port_)) << "swtpm did not listen on " << port_;
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (!state_.empty()) fs::remove_all(state_);
+  }
+  std::string Tcti() const { return "swtpm:host=127.0.0.1,port=" + std::to_string(port_); }
+
+  pid_t pid_ = 0;
+  int port_ = 0;
+  fs::path state_;
+};
+
+std::array<std::uint8_t, 48> Measurement() {
+  std::array<std::uint8_t, 48> m{};
+  for (int i = 0; i < 48; ++i) m[i] = std::uint8_t(0x30 + i);
+  return m;
+}
+
+std::array<std::uint8_t, 64> Nonce() {
+  std::array<std::uint8_t, 64> n{};
+  for (int i = 0; i < 64; ++i) n[i] = std::uint8_t(0x90 + i);
+  return n;
+}
+
+attest::Verdict VerifyNamed(const attest::EvidenceBundle& b) {
+  attest::VerifyOptions o;
+  o.time = 1800000000;
+  o.tpm_ak_spki = b.tpm_ak_public;
+  return attest::VerifyBundle(b, *attest::RootStore::Pinned(), o);
+}
+
+TEST_F(SwtpmTest, QuoteVerifiesWithNamedAkAndCarriesNonceAndMeasurement) {
+  auto b = CollectTpmEvidence({Tcti(), Nonce(), Measurement()});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto text = attest::SerializeBundle(*b);
+  ASSERT_TRUE(text.ok());
+  auto parsed = attest::ParseBundle(*text);
+  ASSERT_TRUE(parsed.ok());
+  attest::Verdict v = VerifyNamed(*parsed);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v.claims["platform"], "tpm");
+  EXPECT_EQ(v.claims["reportData"], HexEncode(Nonce()));
+  EXPECT_EQ(v.claims["measurements"]["pcrs"]["sha256"]["23"], HexEncode(ExpectedRuntimePcr(Measurement())));
+}
+
+TEST_F(SwtpmTest, UnanchoredAkIsRefused) {
+  auto b = CollectTpmEvidence({Tcti(), Nonce(), Measurement()});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  attest::Verdict v = attest::VerifyBundle(*b, *attest::RootStore::Pinned(), {1800000000, std::nullopt});
+  EXPECT_FALSE(v.ok());
+}
+
+TEST_F(SwtpmTest, EveryFlippedQuoteByteIsRefused) {
+  auto b = CollectTpmEvidence({Tcti(), Nonce(), Measurement()});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  for (std::size_t i = 0; i < b->tpm_quote->message.size(); ++i) {
+    attest::EvidenceBundle f = *b;
+    f.tpm_quote->message[i] ^= 0x01;
+    EXPECT_FALSE(VerifyNamed(f).ok()) << "flipped TPMS_ATTEST byte " << i;
+  }
+  for (std::size_t i = 0; i < b->tpm_quote->signature.size(); ++i) {
+    attest::EvidenceBundle f = *b;
+    f.tpm_quote->signature[i] ^= 0x01;
+    EXPECT_FALSE(VerifyNamed(f).ok()) << "flipped signature byte " << i;
+  }
+  attest::EvidenceBundle f = *b;
+  f.tpm_quote->pcrs[0][0] ^= 0x01;
+  EXPECT_FALSE(VerifyNamed(f).ok());
+}
+
+TEST_F(SwtpmTest, EvidenceCommandPathUsesTheTcti) {
+  EvidenceRequest req;
+  req.tee = Tee::kTpm;
+  req.tpm_tcti = Tcti();
+  req.report_data = Nonce();
+  req.measurement = Measurement();
+  auto b = CollectEvidence(req);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(VerifyNamed(*b).ok());
+}
+
+TEST_F(SwtpmTest, CliWritesBundleAndAkForArcaAttestVerify) {
+  std::string out = (state_ / "e").string(), ak = (state_ / "ak.pem").string();
+  std::vector<std::string> argv = {"arca-runtime", "evidence", "--tee", "tpm", "--tpm-tcti", Tcti(), "-o", out,
+                                   "--ak-out", ak, "--measurement", std::string(96, 'c')};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  ASSERT_EQ(RunCli(int(args.size()), args.data()), 0);
+  auto text = ReadFileBounded(FileSystem::Default(), out, 1 << 20);
+  auto pem = ReadFileBounded(FileSystem::Default(), ak, 1 << 16);
+  ASSERT_TRUE(text.ok() && pem.ok());
+  auto b = attest::ParseBundle(ToString(*text));
+  ASSERT_TRUE(b.ok());
+  attest::VerifyOptions o;
+  o.time = 1800000000;
+  o.tpm_ak_spki = *attest::PublicKeyToSpkiDer(*pem);
+  attest::Verdict v = attest::VerifyBundle(*b, *attest::RootStore::Pinned(), o);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  std::array<std::uint8_t, 48> m;
+  m.fill(0xcc);
+  EXPECT_EQ(v.claims["measurements"]["pcrs"]["sha256"]["23"], HexEncode(ExpectedRuntimePcr(m)));
+}
+
+TEST(Tpm, MissingTctiIsInvalid) {
+  EXPECT_THAT(CollectTpmEvidence({"", Nonce(), Measurement()}).status(), HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST(Tpm, UnreachableTpmIsUnavailableNamingTheTool) {
+  if (!OnPath("tpm2_pcrreset")) GTEST_SKIP() << "tpm2-tools not installed";
+  auto r = CollectTpmEvidence({"swtpm:host=127.0.0.1,port=" + std::to_string(FreePort()), Nonce(), Measurement()});
+  EXPECT_THAT(r.status(), HasCodeAndMessage(StatusCode::kUnavailable, "tpm2_pcrreset failed"));
+}
+
+}  // namespace
+}  // namespace arca::runtime
