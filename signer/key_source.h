@@ -67,21 +67,45 @@ Result<crypto::PublicKey> LoadPublicKey(FileSystem& fs, const std::string& key_r
 
 // OpenPkcs11Signer loads the PKCS#11 module named by the URI's
 // "module-path" query attribute (default: $ARCA_PKCS11_MODULE, else
-// /usr/lib/softhsm/libsofthsm2.so), finds the one token and the one private
-// key the URI's path attributes match (token, manufacturer, serial, model,
+// /usr/lib/softhsm/libsofthsm2.so; "module-name" is not supported), finds
+// the one initialised token and the one private key the URI's path
+// attributes match (library-*, slot-*, token, manufacturer, serial, model,
 // object, id, type=private), logs in with "pin-value" or "pin-source"
-// (file:PATH) and returns a Signer whose public key is read from the token's
-// matching public key object (or the private key's CKA_EC_POINT/public
-// attributes). Supports CKK_EC_EDWARDS (Ed25519, CKM_EDDSA) and CKK_EC on
-// P-256/P-384 (CKM_ECDSA over a host-side SHA-2 digest).
-// Codes: InvalidArgument for a malformed URI or an unsupported key type;
-// NotFound when no token or key matches (the message lists what was looked
-// for, never the PIN); FailedPrecondition when several match;
-// Unauthenticated for a wrong PIN; Unavailable when the module cannot load.
+// (file:/PATH, file:///PATH or /PATH; one trailing newline is dropped; the
+// PIN is wiped right after C_Login) and returns a Signer whose public key is
+// read from the token's public key object with the private key's CKA_ID (or,
+// without one, its label), else from the private key's own CKA_EC_POINT or
+// CKA_PUBLIC_KEY_INFO. Supports CKK_EC_EDWARDS (Ed25519, CKM_EDDSA) and
+// CKK_EC on P-256/P-384 (CKM_ECDSA over a host-side SHA-2 digest).
+// module-path loads and runs that library: a URI must be as trusted as a
+// command line.
+// Each module is C_Initialize()d once per process and C_Finalize()d when the
+// last signer or lookup using it is gone (never when another library in the
+// process initialised it); several signers may be open at once, on one token
+// or several. Login state is per token and process (PKCS#11 v2.40 §5.6):
+// while one signer holds a session, a second key on the same token opens
+// without a PIN (one given is not checked).
+// Codes: InvalidArgument for a malformed URI, an unknown path attribute, a
+// pin-source that is not a file or an unsupported key type; NotFound when no
+// token or key matches or the key has no public key (the message gives the
+// URI without its PIN and the token label, never the PIN), or the pin-source
+// file is missing; FailedPrecondition when several tokens or keys match, the
+// key may not sign (CKA_SIGN false) or needs a PIN per signature
+// (CKA_ALWAYS_AUTHENTICATE), or the PIN is locked; Unauthenticated for a
+// wrong or missing PIN; Unavailable when the module cannot load or
+// initialise or the token is gone. Errors name the CK_RV (CKR_PIN_INCORRECT).
+// The returned Signer's Sign verifies each signature under public_key()
+// before returning it: FailedPrecondition when it does not verify (the
+// token's public and private key objects do not belong together);
+// Unavailable when the session or token is gone (open the key again).
+// Thread-safe; the Signer is thread-compatible like every Signer.
 Result<std::unique_ptr<Signer>> OpenPkcs11Signer(const std::string& uri);
 
-// OpenPkcs11PublicKey returns the public key the URI names, without a PIN
-// when the token allows reading public objects. Codes as OpenPkcs11Signer.
+// OpenPkcs11PublicKey returns the public key the URI names: a public key
+// object matching its path attributes (type=private is read as "this key
+// pair"), without a PIN when the token allows reading public objects; with a
+// PIN it can fall back to the private key's public attributes. Codes as
+// OpenPkcs11Signer.
 Result<crypto::PublicKey> OpenPkcs11PublicKey(const std::string& uri);
 
 }  // namespace arca::signer
