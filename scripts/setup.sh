@@ -14,6 +14,7 @@ TEST_PKGS=(
   clang libclang-rt-14-dev          # sanitizer and libFuzzer builds
   skopeo docker-registry zstd       # real OCI tools for interop tests
   softhsm2                          # a real PKCS#11 token for signer tests
+  swtpm swtpm-tools tpm2-tools      # a real TPM 2.0 for the runtime's --tee tpm tests
 )
 
 pkgs=("${BUILD_PKGS[@]}")
