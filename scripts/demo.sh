@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Arca's main job end to end, on the embedded defaults, as far as it exists
-# today: make a sample model, create a lineage key, seal the model, inspect
-# the package without keys, open it with the key and prove the result is
-# bit-identical. Installs what is missing and builds first.
+# today: make a sample model, create release keys and a 2-of-3 namespace
+# root, seal and sign the model, inspect it without keys, verify its
+# signatures and provenance against the root, attach a signed release policy,
+# open it with the lineage key and prove the result is bit-identical; show a
+# tampered signature and a wrong key refused. Installs what is missing and
+# builds first.
 #
 #   ./scripts/demo.sh [--mib N] [--keep]
 set -euo pipefail
@@ -29,12 +32,28 @@ step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
 step "1. a sample model (bf16 weights like a real checkpoint)" "$BUILD/bench/arca-make-model" "$W/model" --mib "$MIB" --seed 7
 step "2. the lab creates a lineage key" "$ARCA" lineage-key new -o "$W/acme-med.key"
-step "3. seal: chunk, compress, encrypt, pack into an OCI layout" "$ARCA" seal "$W/model" -o "$W/pkg" --name acme/med-llm --version 1.2 --lineage-key "$W/acme-med.key"
-step "4. inspect without any key" "$ARCA" inspect "$W/pkg"
-step "5. open with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/pkg" --lineage-key "$W/acme-med.key" -o "$W/out"
-step "6. bit-identical?" diff -r "$W/model" "$W/out"
+for k in alice bob carol; do "$ARCA" key new -o "$W/$k.key" >/dev/null; "$ARCA" key pub "$W/$k.key" >"$W/$k.pub"; done
+step "3. release keys and a 2-of-3 namespace root" "$ARCA" root init acme --key "$W/alice.pub" --key "$W/bob.pub" --key "$W/carol.pub" --threshold 2 --sign "$W/alice.key" --sign "$W/bob.key" -o "$W/acme.root.json"
+step "4. seal and sign: chunk, compress, encrypt, pack; release + provenance statements" "$ARCA" seal "$W/model" -o "$W/pkg" --name acme/med-llm --version 1.2 --lineage-key "$W/acme-med.key" --sign "$W/alice.key" --step train --dataset "pubmed=https://example.org/pubmed@sha256:$(sha256sum "$W/model/config.json" | cut -c1-64)"
+step "5. a second release key signs (2 of 3 now)" "$ARCA" sign "$W/pkg" --key "$W/bob.key"
+step "6. inspect without any key" "$ARCA" inspect "$W/pkg"
+step "7. a release policy: which TEE measurement may receive the keys" "$ARCA" policy new "$W/pkg" -o "$W/policy.json"
+"$ARCA" policy allow "$W/policy.json" --platform sev-snp --measurement "$(printf 'ab%.0s' {1..48})" --min-tcb snp=8 >/dev/null
+"$ARCA" policy sign "$W/policy.json" --key "$W/alice.key" >/dev/null && "$ARCA" policy sign "$W/policy.json" --key "$W/bob.key" >/dev/null
+"$ARCA" policy attach "$W/pkg" "$W/policy.json"
+step "8. verify everything against the root (re-hashing every pack)" "$ARCA" verify "$W/pkg" --root "$W/acme.root.json" --deep
+step "9. open with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/pkg" --lineage-key "$W/acme-med.key" -o "$W/out"
+step "10. bit-identical?" diff -r "$W/model" "$W/out"
 echo "yes: the opened model is bit-identical to the original"
-printf '\n\033[1m== 7. a wrong key is refused, and nothing is written\033[0m\n'
+printf '\n\033[1m== 11. a signature by a key outside the root is refused\033[0m\n'
+cp -a "$W/pkg" "$W/pkg-evil"
+"$ARCA" key new -o "$W/mallory.key" >/dev/null
+"$ARCA" sign "$W/pkg-evil" --key "$W/mallory.key" >/dev/null
+echo "\$ $ARCA verify $W/pkg-evil --root $W/acme.root.json"
+if "$ARCA" verify "$W/pkg-evil" --root "$W/acme.root.json" 2>&1 | grep -E 'FAIL|NOT'; then :; else
+  echo "demo: a foreign signature was accepted" >&2; exit 1
+fi
+printf '\n\033[1m== 12. a wrong lineage key is refused, and nothing is written\033[0m\n'
 "$ARCA" lineage-key new -o "$W/other.key" >/dev/null
 echo "\$ $ARCA open $W/pkg --lineage-key $W/other.key -o $W/out2"
 if "$ARCA" open "$W/pkg" --lineage-key "$W/other.key" -o "$W/out2"; then
