@@ -50,9 +50,12 @@ cp -a "$W/pkg" "$W/pkg-evil"
 "$ARCA" key new -o "$W/mallory.key" >/dev/null
 "$ARCA" sign "$W/pkg-evil" --key "$W/mallory.key" >/dev/null
 echo "\$ $ARCA verify $W/pkg-evil --root $W/acme.root.json"
-if "$ARCA" verify "$W/pkg-evil" --root "$W/acme.root.json" 2>&1 | grep -E 'FAIL|NOT'; then :; else
+# verify must exit non-zero and name the unknown signer.
+if "$ARCA" verify "$W/pkg-evil" --root "$W/acme.root.json" >"$W/evil.log" 2>&1; then
   echo "demo: a foreign signature was accepted" >&2; exit 1
 fi
+grep -E 'NOT verified|FAIL' "$W/evil.log"
+grep -q 'unknown signer' "$W/evil.log" || { echo "demo: the refusal did not name the unknown signer" >&2; exit 1; }
 printf '\n\033[1m== 12. a wrong lineage key is refused, and nothing is written\033[0m\n'
 "$ARCA" lineage-key new -o "$W/other.key" >/dev/null
 echo "\$ $ARCA open $W/pkg --lineage-key $W/other.key -o $W/out2"
