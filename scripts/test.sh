@@ -37,13 +37,13 @@ run_ctest() {
 }
 
 echo "== 1/3 Release build and tests"
-cmake -S . -B "$REL" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+cmake -S . -B "$REL" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARCA_TESTS=ON -DARCA_BENCH=ON >/dev/null || exit 1
 cmake --build "$REL" -j"$JOBS" || exit 1
 run_ctest "$REL" release
 
 echo "== 2/3 ASan+UBSan build (clang, with libFuzzer targets) and tests"
 CC=clang CXX=clang++ cmake -S . -B "$ASAN" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DARCA_SANITIZE=ON -DARCA_FUZZ=ON -DARCA_BENCH=OFF >/dev/null || exit 1
+  -DARCA_SANITIZE=ON -DARCA_FUZZ=ON -DARCA_TESTS=ON -DARCA_BENCH=OFF >/dev/null || exit 1
 cmake --build "$ASAN" -j"$JOBS" || exit 1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_ctest "$ASAN" sanitizers
 
