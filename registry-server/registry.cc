@@ -1,0 +1,812 @@
+#include "registry-server/registry.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <mutex>
+#include <thread>
+
+#include "base/crypto.h"
+#include "base/file_system.h"
+#include "base/json.h"
+#include "format/oci_layout.h"
+#include "format/package.h"
+#include "signer/root.h"
+#include "signer/verify.h"
+#include "registry-server/routes.h"
+
+namespace arca::registry {
+namespace {
+
+constexpr std::string_view kArcaArtifactType = "application/vnd.arca.package.v1";
+constexpr std::size_t kMaxTagsPage = 1000;
+
+UnixSeconds SystemClock() { return NowUnixSeconds(); }
+
+// --- responses --------------------------------------------------------------
+
+void SendError(httplib::Response& res, const ApiError& e) {
+  res.status = e.http_status;
+  Json body = {{"errors", Json::array({{{"code", e.code}, {"message", e.message}}})}};
+  res.set_content(body.dump(), "application/json");
+  if (e.http_status == 401) res.set_header("WWW-Authenticate", "Basic realm=\"arca-registry\"");
+}
+
+ApiError Err(int status, std::string code, std::string message) {
+  return ApiError{status, std::move(code), std::move(message)};
+}
+
+// Internal failures are logged with detail but reported to the client
+// without paths.
+ApiError Internal(const Status& s) {
+  std::fprintf(stderr, "arca-registry: internal error: %s\n", s.ToString().c_str());
+  if (s.code() == StatusCode::kResourceExhausted) return Err(507, "UNSUPPORTED", "registry storage is full");
+  if (s.code() == StatusCode::kUnavailable) return Err(503, "UNAVAILABLE", "registry is busy; retry");
+  return Err(500, "UNKNOWN", "internal error (see the registry's log)");
+}
+
+std::string BlobLocation(const std::string& name, const std::string& digest) {
+  return "/v2/" + name + "/blobs/" + digest;
+}
+std::string UploadLocation(const std::string& name, const std::string& id) {
+  return "/v2/" + name + "/blobs/uploads/" + id;
+}
+std::string RangeHeader(std::uint64_t size) {
+  // distribution's convention: "0-<last>", "0-0" for an empty session.
+  return "0-" + std::to_string(size == 0 ? 0 : size - 1);
+}
+
+// --- metrics ----------------------------------------------------------------
+
+struct Metrics {
+  std::mutex mu;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests;
+  std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, pushes_refused{0};
+  std::atomic<std::uint64_t> request_micros{0};
+};
+
+// --- upload sessions ----------------------------------------------------------
+// The hash of an upload is kept in memory as bytes arrive, so finishing a
+// session does not re-read it; after a restart (no state) it is re-read.
+struct Session {
+  std::mutex mu;
+  crypto::Sha256 hash;
+  std::uint64_t hashed = 0;
+};
+
+}  // namespace
+
+// ============================================================================
+// Registry
+
+Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir) {
+  std::unique_ptr<Registry> r(new Registry());
+  ARCA_ASSIGN_OR_RETURN(r->blobs_, BlobStore::Create(data_dir));
+  ARCA_ASSIGN_OR_RETURN(r->metadata_, Metadata::Open(data_dir + "/metadata.db"));
+  return r;
+}
+
+Result<std::uint64_t> Registry::AddRoot(const std::string& ns, ByteSpan root_doc, UnixSeconds now) {
+  if (!IsValidNamespace(ns)) return InvalidArgumentError("namespace '" + ns + "' is not a valid name component");
+  ARCA_ASSIGN_OR_RETURN(signer::SignedRoot incoming, signer::ParseRoot(root_doc));
+  if (incoming.root.namespace_name != ns) {
+    return FailedPreconditionError("the root is for namespace " + incoming.root.namespace_name + ", not " + ns);
+  }
+  ARCA_ASSIGN_OR_RETURN(auto info, metadata_->GetNamespace(ns));
+  std::vector<signer::SignedRoot> chain;
+  if (info) {
+    for (const auto& doc : info->roots) {
+      ARCA_ASSIGN_OR_RETURN(auto r, signer::ParseRoot(doc));
+      chain.push_back(std::move(r));
+    }
+  }
+  Verdict v;
+  if (chain.empty()) {
+    // The operator vouches for the first root out of band; it must still be
+    // signed by a threshold of its own keys.
+    ARCA_RETURN_IF_ERROR(signer::WalkRootChain(incoming, {}, now, v).status());
+  } else {
+    std::uint64_t newest = chain.back().root.version;
+    if (incoming.root.version <= newest) {
+      return AlreadyExistsError("namespace " + ns + " already has root version " + std::to_string(newest) +
+                                " (a root only moves forward)");
+    }
+    std::vector<signer::SignedRoot> updates(chain.begin() + 1, chain.end());
+    updates.push_back(incoming);
+    ARCA_RETURN_IF_ERROR(signer::WalkRootChain(chain.front(), updates, now, v).status());
+  }
+  ARCA_RETURN_IF_ERROR(metadata_->AddRoot(ns, incoming.root.version, root_doc, now));
+  return incoming.root.version;
+}
+
+Result<GcReport> Registry::CollectGarbage(UnixSeconds now, std::int64_t grace_s, std::int64_t upload_grace_s) {
+  auto sweep = [&](const std::set<std::string>& known, GcReport& report) -> Status {
+    // Runs under the metadata write lock, so no blob is being placed now.
+    auto& fs = FileSystem::Default();
+    std::string base = blobs_->root() + "/blobs/sha256";
+    ARCA_ASSIGN_OR_RETURN(auto prefixes, fs.ListDir(base));
+    for (const auto& p : prefixes) {
+      auto files = fs.ListDir(base + "/" + p);
+      if (!files.ok()) continue;
+      for (const auto& f : *files) {
+        std::string digest = "sha256:" + f;
+        if (!format::IsValidDigest(digest) || known.count(digest)) continue;
+        ARCA_ASSIGN_OR_RETURN(std::uint64_t freed, blobs_->Delete(digest));
+        report.blobs_deleted++;
+        report.bytes_deleted += freed;
+        report.deleted.push_back(digest);
+      }
+    }
+    return Status::Ok();
+  };
+  return metadata_->CollectGarbage(
+      now, grace_s, upload_grace_s, [&](const std::string& d) { return blobs_->Delete(d); },
+      [&](const std::string& id) { return blobs_->DeleteUpload(id); }, sweep);
+}
+
+// ============================================================================
+// Server
+
+struct Server::Impl {
+  Registry& reg;
+  ServeOptions opt;
+  std::unique_ptr<httplib::Server> http;
+  std::thread thread;
+  int bound_port = 0;
+  Metrics metrics;
+  std::mutex sessions_mu;
+  std::map<std::string, std::shared_ptr<Session>> sessions;
+
+  Impl(Registry& r, ServeOptions o) : reg(r), opt(std::move(o)) {}
+
+  UnixSeconds Now() const { return opt.clock ? opt.clock() : SystemClock(); }
+
+  std::shared_ptr<Session> SessionFor(const std::string& id, bool create) {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    auto it = sessions.find(id);
+    if (it != sessions.end()) return it->second;
+    if (!create) return nullptr;
+    auto s = std::make_shared<Session>();
+    sessions[id] = s;
+    return s;
+  }
+  void DropSession(const std::string& id) {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    sessions.erase(id);
+  }
+
+  // ---- authorization ------------------------------------------------------
+  // Authorize returns an error to send, or nullopt when allowed. The
+  // default is deny: only a valid token granting the action on the
+  // namespace, or a public-pull namespace for reads, gets through.
+  std::optional<ApiError> Authorize(const httplib::Request& req, const Route& route,
+                                    std::optional<TokenInfo>* grant_out = nullptr) {
+    std::string header = req.get_header_value("Authorization");
+    std::optional<TokenInfo> grant;
+    if (!header.empty()) {
+      auto token = TokenFromAuthorization(header);
+      if (!token.ok()) return Err(401, "UNAUTHORIZED", token.status().message());
+      auto looked = reg.metadata().LookupToken(*token);
+      if (!looked.ok()) return Internal(looked.status());
+      if (!*looked) return Err(401, "UNAUTHORIZED", "the token is not valid (unknown or revoked)");
+      grant = **looked;
+    }
+    if (grant_out) *grant_out = grant;
+    if (route.kind == RouteKind::kBase) {
+      if (!grant) return Err(401, "UNAUTHORIZED", "authentication required: use a token from 'arca-registry token create'");
+      return std::nullopt;
+    }
+    return Allowed(grant, route.ns, route.action);
+  }
+
+  std::optional<ApiError> Allowed(const std::optional<TokenInfo>& grant, const std::string& ns, Action action) {
+    int need = action == Action::kPull ? kScopePull : action == Action::kPush ? kScopePush : kScopeDelete;
+    if (grant && grant->ns == ns && (grant->scopes & need)) return std::nullopt;
+    if (action == Action::kPull) {
+      auto info = reg.metadata().GetNamespace(ns);
+      if (!info.ok()) return Internal(info.status());
+      if (*info && (*info)->public_pull) return std::nullopt;
+    }
+    std::string what = action == Action::kPull ? "pull from" : action == Action::kPush ? "push to" : "delete in";
+    if (!grant) return Err(401, "UNAUTHORIZED", "authentication required to " + what + " namespace " + ns);
+    return Err(403, "DENIED", "the token (id " + grant->id + ") may not " + what + " namespace " + ns);
+  }
+
+  // ---- dispatch -------------------------------------------------------------
+  void Handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
+    RouteResult parsed = ParseRoute(req.method, req.path);
+    if (!parsed.route) return SendError(res, parsed.error);
+    const Route& route = *parsed.route;
+    std::optional<TokenInfo> grant;
+    if (auto denied = Authorize(req, route, &grant)) return SendError(res, *denied);
+    res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    switch (route.kind) {
+      case RouteKind::kBase:
+        res.status = 200;
+        res.set_content("{}", "application/json");
+        return;
+      case RouteKind::kBlob:
+        return GetBlob(req, res, route);
+      case RouteKind::kUploadStart:
+        return StartUpload(req, res, route, grant, reader);
+      case RouteKind::kUpload:
+        return UploadChunk(req, res, route, reader);
+      case RouteKind::kManifest:
+        if (req.method == "PUT") return PutManifest(req, res, route, reader);
+        if (req.method == "DELETE") return DeleteManifest(res, route);
+        return GetManifest(req, res, route);
+      case RouteKind::kTagsList:
+        return ListTags(req, res, route);
+      case RouteKind::kReferrers:
+        return Referrers(req, res, route);
+    }
+  }
+
+  // ---- blobs ------------------------------------------------------------------
+  void GetBlob(const httplib::Request& req, httplib::Response& res, const Route& route) {
+    if (req.method == "DELETE") {
+      return SendError(res, Err(405, "UNSUPPORTED", "blobs are deleted by 'arca-registry gc', not by clients"));
+    }
+    auto size = reg.metadata().RepoBlobSize(route.name, route.reference);
+    if (!size.ok()) return SendError(res, Internal(size.status()));
+    if (!*size) return SendError(res, Err(404, "BLOB_UNKNOWN", "blob " + route.reference + " is not in " + route.name));
+    auto file = reg.blobs().Open(route.reference);
+    if (!file.ok()) return SendError(res, Internal(file.status().WithContext("blob " + route.reference)));
+    std::shared_ptr<RandomAccessFile> f(std::move(*file));
+    res.set_header("Docker-Content-Digest", route.reference);
+    res.set_header("Accept-Ranges", "bytes");
+    res.set_header("ETag", "\"" + route.reference + "\"");
+    // Status left unset: httplib answers 206 for a Range request, else 200.
+    std::uint64_t total = f->size();
+    res.set_content_provider(
+        std::size_t(total), "application/octet-stream",
+        [f, this](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          std::vector<std::uint8_t> buf(std::min<std::size_t>(length, 1 << 20));
+          std::size_t n = std::min(length, buf.size());
+          if (!f->ReadAt(offset, std::span<std::uint8_t>(buf.data(), n)).ok()) return false;
+          metrics.bytes_out += n;
+          return sink.write(reinterpret_cast<const char*>(buf.data()), n);
+        });
+  }
+
+  void StartUpload(const httplib::Request& req, httplib::Response& res, const Route& route,
+                   const std::optional<TokenInfo>& grant, const httplib::ContentReader* reader) {
+    UnixSeconds now = Now();
+    // Cross-repository mount (distribution-spec "Mounting a blob from another
+    // repository"): needs pull on the source, and the source must have it.
+    if (req.has_param("mount")) {
+      std::string digest = req.get_param_value("mount");
+      std::string from = req.get_param_value("from");
+      if (format::IsValidDigest(digest) && IsValidRepositoryName(from)) {
+        std::string from_ns = from.substr(0, from.find('/'));
+        if (!Allowed(grant, from_ns, Action::kPull).has_value()) {  // allowed
+          auto linked = reg.metadata().LinkExistingBlob(from, route.name, digest, now);
+          if (!linked.ok()) return SendError(res, Internal(linked.status()));
+          if (*linked) {
+            res.status = 201;
+            res.set_header("Location", BlobLocation(route.name, digest));
+            res.set_header("Docker-Content-Digest", digest);
+            return;
+          }
+        }
+      }
+      // Otherwise fall through to a normal upload session, as the spec says.
+    }
+    std::string id = NewUploadId();
+    if (auto s = reg.blobs().NewUpload(id); !s.ok()) return SendError(res, Internal(s));
+    if (auto s = reg.metadata().CreateUpload(id, route.name, now); !s.ok()) {
+      (void)reg.blobs().DeleteUpload(id);
+      return SendError(res, Internal(s));
+    }
+    if (req.has_param("digest")) {
+      // Monolithic upload: the body is the whole blob.
+      Route r = route;
+      r.kind = RouteKind::kUpload;
+      r.reference = id;
+      return FinishOrAppend(req, res, r, reader, /*finish=*/true);
+    }
+    res.status = 202;
+    res.set_header("Location", UploadLocation(route.name, id));
+    res.set_header("Range", RangeHeader(0));
+    res.set_header("Docker-Upload-UUID", id);
+  }
+
+  void UploadChunk(const httplib::Request& req, httplib::Response& res, const Route& route,
+                   const httplib::ContentReader* reader) {
+    auto repo = reg.metadata().UploadRepo(route.reference);
+    if (!repo.ok()) return SendError(res, Internal(repo.status()));
+    if (!*repo || **repo != route.name) {
+      return SendError(res, Err(404, "BLOB_UPLOAD_UNKNOWN", "no upload session " + route.reference + " in " + route.name));
+    }
+    if (req.method == "DELETE") {
+      (void)reg.blobs().DeleteUpload(route.reference);
+      (void)reg.metadata().DeleteUpload(route.reference);
+      DropSession(route.reference);
+      res.status = 204;
+      return;
+    }
+    if (req.method == "GET") {
+      auto size = reg.blobs().UploadSize(route.reference);
+      if (!size.ok()) return SendError(res, Err(404, "BLOB_UPLOAD_UNKNOWN", "upload session has no data file"));
+      res.status = 204;
+      res.set_header("Location", UploadLocation(route.name, route.reference));
+      res.set_header("Range", RangeHeader(*size));
+      res.set_header("Docker-Upload-UUID", route.reference);
+      return;
+    }
+    return FinishOrAppend(req, res, route, reader, req.method == "PUT");
+  }
+
+  // FinishOrAppend appends the request body to the session (PATCH, or the
+  // optional last chunk of PUT) and, with finish, checks the digest and
+  // stores the blob.
+  void FinishOrAppend(const httplib::Request& req, httplib::Response& res, const Route& route,
+                      const httplib::ContentReader* reader, bool finish) {
+    const std::string& id = route.reference;
+    std::string digest;
+    if (finish) {
+      digest = req.get_param_value("digest");
+      if (!format::IsValidDigest(digest)) {
+        return SendError(res, Err(400, "DIGEST_INVALID", "finishing an upload needs ?digest=sha256:<64 hex digits>"));
+      }
+    }
+    auto session = SessionFor(id, true);
+    std::lock_guard<std::mutex> lock(session->mu);
+    auto current = reg.blobs().UploadSize(id);
+    if (!current.ok()) return SendError(res, Err(404, "BLOB_UPLOAD_UNKNOWN", "upload session has no data file"));
+    std::optional<std::uint64_t> declared;
+    if (req.has_header("Content-Range")) {
+      auto range = ParseContentRange(req.get_header_value("Content-Range"));
+      if (!range.ok()) return SendError(res, Err(400, "BLOB_UPLOAD_INVALID", range.status().message()));
+      if (range->start != *current) {
+        res.set_header("Location", UploadLocation(route.name, id));
+        res.set_header("Range", RangeHeader(*current));
+        return SendError(res, Err(416, "BLOB_UPLOAD_INVALID",
+                                  "Content-Range starts at " + std::to_string(range->start) + " but the session holds " +
+                                      std::to_string(*current) + " bytes"));
+      }
+      declared = range->end - range->start + 1;
+    }
+    if (req.has_header("Content-Length")) {
+      std::uint64_t cl = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+      if (declared && cl != *declared) {
+        return SendError(res, Err(400, "BLOB_UPLOAD_INVALID",
+                                  "Content-Length " + std::to_string(cl) + " does not match Content-Range length " +
+                                      std::to_string(*declared)));
+      }
+      declared = cl;
+    }
+    // The in-memory hash is only usable if it covers exactly the file.
+    if (session->hashed != *current) {
+      auto file_hash_ok = session->hashed == 0 && *current == 0;
+      if (!file_hash_ok) session->hashed = UINT64_MAX;  // re-read at finish
+    }
+    std::uint64_t received = 0;
+    Status write_status;
+    bool too_long = false;
+    if (reader) {
+      auto app = reg.blobs().AppendUpload(id);
+      if (!app.ok()) return SendError(res, Internal(app.status()));
+      (*reader)([&](const char* data, std::size_t len) {
+        if (declared && received + len > *declared) {
+          too_long = true;
+          return false;
+        }
+        ByteSpan chunk(reinterpret_cast<const std::uint8_t*>(data), len);
+        write_status = (*app)->Append(chunk);
+        if (!write_status.ok()) return false;
+        if (session->hashed != UINT64_MAX) {
+          session->hash.Update(chunk);
+          session->hashed += len;
+        }
+        received += len;
+        metrics.bytes_in += len;
+        return true;
+      });
+      Status closed = (*app)->Close();
+      if (write_status.ok()) write_status = closed;
+    }
+    if (too_long) {
+      // What arrived before the excess stays; the client can resume from
+      // the session's Range after fixing its request.
+      return SendError(res, Err(400, "SIZE_INVALID", "the body is larger than its declared length " +
+                                                         std::to_string(*declared)));
+    }
+    if (!write_status.ok()) return SendError(res, Internal(write_status));
+    if (declared && received != *declared) {
+      return SendError(res, Err(400, "SIZE_INVALID", "the body ended after " + std::to_string(received) +
+                                                         " of its declared " + std::to_string(*declared) + " bytes"));
+    }
+    std::uint64_t size = *current + received;
+    if (!finish) {
+      res.status = 202;
+      res.set_header("Location", UploadLocation(route.name, id));
+      res.set_header("Range", RangeHeader(size));
+      res.set_header("Docker-Upload-UUID", id);
+      return;
+    }
+    std::string actual;
+    if (session->hashed == size) {
+      actual = "sha256:" + HexEncode(session->hash.Finish());
+    } else {
+      auto h = reg.blobs().HashUpload(id);
+      if (!h.ok()) return SendError(res, Internal(h.status()));
+      actual = *h;
+    }
+    DropSession(id);
+    if (actual != digest) {
+      (void)reg.blobs().DeleteUpload(id);
+      (void)reg.metadata().DeleteUpload(id);
+      return SendError(res, Err(400, "DIGEST_INVALID", "the uploaded bytes hash to " + actual + ", not " + digest +
+                                                           "; the upload was discarded"));
+    }
+    Status committed = reg.metadata().CommitBlob(route.name, digest, size, Now(),
+                                                 [&] { return reg.blobs().PlaceUpload(id, digest); });
+    if (!committed.ok()) return SendError(res, Internal(committed));
+    (void)reg.metadata().DeleteUpload(id);
+    res.status = 201;
+    res.set_header("Location", BlobLocation(route.name, digest));
+    res.set_header("Docker-Content-Digest", digest);
+  }
+
+  // ---- manifests ------------------------------------------------------------
+  void GetManifest(const httplib::Request& req, httplib::Response& res, const Route& route) {
+    auto m = reg.metadata().ResolveManifest(route.name, route.reference);
+    if (!m.ok()) return SendError(res, Internal(m.status()));
+    if (!*m) {
+      return SendError(res, Err(404, "MANIFEST_UNKNOWN", "manifest " + route.reference + " is not in " + route.name));
+    }
+    auto file = reg.blobs().Open((*m)->digest);
+    if (!file.ok()) return SendError(res, Internal(file.status()));
+    std::string body((*file)->size(), '\0');
+    if (auto s = (*file)->ReadAt(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(body.data()), body.size()));
+        !s.ok()) {
+      return SendError(res, Internal(s));
+    }
+    res.status = 200;
+    res.set_header("Docker-Content-Digest", (*m)->digest);
+    res.set_header("ETag", "\"" + (*m)->digest + "\"");
+    metrics.bytes_out += body.size();
+    res.set_content(std::move(body), (*m)->media_type.c_str());
+  }
+
+  void DeleteManifest(httplib::Response& res, const Route& route) {
+    if (!format::IsValidDigest(route.reference)) {
+      return SendError(res, Err(400, "UNSUPPORTED", "delete a manifest by digest; tags move, they are not deleted"));
+    }
+    auto m = reg.metadata().ResolveManifest(route.name, route.reference);
+    if (!m.ok()) return SendError(res, Internal(m.status()));
+    if (!*m) return SendError(res, Err(404, "MANIFEST_UNKNOWN", "manifest " + route.reference + " is not in " + route.name));
+    if (auto s = reg.metadata().DeleteManifest(route.name, route.reference); !s.ok()) return SendError(res, Internal(s));
+    res.status = 202;
+  }
+
+  void PutManifest(const httplib::Request& req, httplib::Response& res, const Route& route,
+                   const httplib::ContentReader* reader) {
+    std::string content_type = req.get_header_value("Content-Type");
+    if (auto semi = content_type.find(';'); semi != std::string::npos) content_type.resize(semi);
+    if (content_type != format::kOciManifestMediaType) {
+      return SendError(res, Err(415, "MANIFEST_INVALID",
+                                "unsupported manifest media type '" + content_type + "': this registry stores " +
+                                    std::string(format::kOciManifestMediaType)));
+    }
+    std::string body;
+    bool too_big = false;
+    if (reader) {
+      (*reader)([&](const char* data, std::size_t len) {
+        if (body.size() + len > kMaxManifestBytes) {
+          too_big = true;
+          return false;
+        }
+        body.append(data, len);
+        return true;
+      });
+    }
+    if (too_big) {
+      return SendError(res, Err(413, "SIZE_INVALID", "manifest larger than " + std::to_string(kMaxManifestBytes) + " bytes"));
+    }
+    metrics.bytes_in += body.size();
+    auto parsed = format::ParseOciManifest(AsBytes(body));
+    if (!parsed.ok()) return SendError(res, Err(400, "MANIFEST_INVALID", parsed.status().message()));
+    std::string digest = format::DigestOf(AsBytes(body));
+    bool by_digest = format::IsValidDigest(route.reference);
+    if (by_digest && route.reference != digest) {
+      return SendError(res, Err(400, "DIGEST_INVALID", "the manifest hashes to " + digest + ", not " + route.reference));
+    }
+    // Every referenced blob must be in this repository, with its size.
+    std::vector<format::Descriptor> descs = {parsed->config};
+    descs.insert(descs.end(), parsed->layers.begin(), parsed->layers.end());
+    std::vector<std::string> digests;
+    for (const auto& d : descs) {
+      auto size = reg.metadata().RepoBlobSize(route.name, d.digest);
+      if (!size.ok()) return SendError(res, Internal(size.status()));
+      if (!*size) {
+        return SendError(res, Err(400, "MANIFEST_BLOB_UNKNOWN", "the manifest references blob " + d.digest +
+                                                                    ", which is not in " + route.name + "; push it first"));
+      }
+      if (**size != d.size) {
+        return SendError(res, Err(400, "SIZE_INVALID", "the manifest gives blob " + d.digest + " size " +
+                                                           std::to_string(d.size) + " but it has " +
+                                                           std::to_string(**size) + " bytes"));
+      }
+      digests.push_back(d.digest);
+    }
+    // The namespace's rule: with a registered root, only Arca packages that
+    // verify against it.
+    auto ns = reg.metadata().GetNamespace(route.ns);
+    if (!ns.ok()) return SendError(res, Internal(ns.status()));
+    bool is_arca = parsed->artifact_type == kArcaArtifactType;
+    bool has_root = *ns && !(*ns)->roots.empty();
+    if (has_root && !is_arca) {
+      return SendError(res, Err(400, "MANIFEST_INVALID", "namespace " + route.ns + " has a root: it accepts only sealed Arca "
+                                                        "packages (artifactType " + std::string(kArcaArtifactType) + ")"));
+    }
+    if (is_arca && !has_root) {
+      return SendError(res, Err(403, "DENIED", "namespace " + route.ns + " has no registered root, so no package can be "
+                                               "verified: run 'arca-registry namespace add " + route.ns +
+                                               " --root ROOT.json' first"));
+    }
+    if (is_arca) {
+      if (auto refused = VerifyPackage(route, body, digest, *parsed, (*ns)->roots)) {
+        metrics.pushes_refused++;
+        return SendError(res, *refused);
+      }
+    }
+    // Store the manifest bytes as a blob, then record it (and move the tag).
+    std::string staging = NewUploadId();
+    auto written = reg.blobs().WriteBlob(AsBytes(body), staging);
+    if (!written.ok()) return SendError(res, Internal(written.status()));
+    UnixSeconds now = Now();
+    Status committed = reg.metadata().CommitBlob(route.name, digest, body.size(), now,
+                                                 [&] { return reg.blobs().PlaceUpload(staging, digest); });
+    if (!committed.ok()) return SendError(res, Internal(committed));
+    ManifestRecord rec{route.name, digest, std::string(format::kOciManifestMediaType), parsed->artifact_type, "",
+                       body.size(), now};
+    // subject (OCI 1.1) for the referrers API: read from the raw JSON, as the
+    // format's manifest type does not carry it.
+    if (auto j = ParseJson(body, "manifest"); j.ok() && j->contains("subject") && (*j)["subject"].is_object()) {
+      const Json& s = (*j)["subject"];
+      if (s.contains("digest") && s["digest"].is_string() && format::IsValidDigest(s["digest"].get<std::string>())) {
+        rec.subject = s["digest"].get<std::string>();
+        res.set_header("OCI-Subject", rec.subject);
+      }
+    }
+    Status put = reg.metadata().PutManifest(rec, digests, by_digest ? "" : route.reference, now);
+    if (put.code() == StatusCode::kNotFound) {
+      return SendError(res, Err(400, "MANIFEST_BLOB_UNKNOWN", put.message() + " (collected meanwhile); push it again"));
+    }
+    if (!put.ok()) return SendError(res, Internal(put));
+    res.status = 201;
+    res.set_header("Location", "/v2/" + route.name + "/manifests/" + digest);
+    res.set_header("Docker-Content-Digest", digest);
+  }
+
+  // VerifyPackage assembles a temporary OCI layout of hard links to the
+  // pushed blobs and runs the signer's full (non-deep) verification against
+  // the namespace's registered roots. Returns the refusal, or nullopt.
+  std::optional<ApiError> VerifyPackage(const Route& route, const std::string& body, const std::string& digest,
+                                        const format::OciManifest& m, const std::vector<Bytes>& roots) {
+    auto& fs = FileSystem::Default();
+    std::string dir = reg.blobs().TempDir() + "/verify-" + NewUploadId();
+    struct Cleanup {
+      std::string d;
+      ~Cleanup() { (void)FileSystem::Default().RemoveAll(d); }
+    } cleanup{dir};
+    auto fail = [&](const Status& s) { return std::optional<ApiError>(Internal(s)); };
+    for (const std::string& d : {dir, dir + "/blobs", dir + "/blobs/sha256"}) {
+      if (auto s = fs.MakeDir(d, 0750); !s.ok()) return fail(s);
+    }
+    std::vector<format::Descriptor> descs = {m.config};
+    descs.insert(descs.end(), m.layers.begin(), m.layers.end());
+    for (const auto& d : descs) {
+      std::string to = dir + "/blobs/sha256/" + d.digest.substr(7);
+      if (fs.Stat(to).ok()) continue;
+      if (auto s = fs.Link(reg.blobs().BlobPath(d.digest), to); !s.ok()) return fail(s);
+    }
+    if (auto s = WriteFileAtomic(fs, dir + "/blobs/sha256/" + digest.substr(7), AsBytes(body), 0640); !s.ok()) {
+      return fail(s);
+    }
+    Json index = {{"schemaVersion", 2},
+                  {"mediaType", std::string(format::kOciIndexMediaType)},
+                  {"manifests", Json::array({{{"mediaType", std::string(format::kOciManifestMediaType)},
+                                              {"digest", digest},
+                                              {"size", body.size()},
+                                              {"annotations", {{std::string(format::kRefNameAnnotation), "pushed"}}}}})}};
+    if (auto s = WriteFileAtomic(fs, dir + "/index.json", AsBytes(index.dump()), 0640); !s.ok()) return fail(s);
+    if (auto s = WriteFileAtomic(fs, dir + "/oci-layout", AsBytes(R"({"imageLayoutVersion":"1.0.0"})"), 0640); !s.ok()) {
+      return fail(s);
+    }
+    std::vector<signer::SignedRoot> chain;
+    for (const auto& doc : roots) {
+      auto r = signer::ParseRoot(doc);
+      if (!r.ok()) return fail(r.status().WithContext("a registered root"));
+      chain.push_back(std::move(*r));
+    }
+    signer::VerifyOptions options;
+    options.now = Now();
+    options.root_updates.assign(chain.begin() + 1, chain.end());
+    Verdict v = signer::VerifyPackage(fs, format::PackageRef{dir, "pushed"}, chain.front(), options);
+    if (!v.ok()) {
+      std::string failed;
+      for (const auto& c : v.checks()) {
+        if (!c.passed) failed += (failed.empty() ? "" : "; ") + c.name + ": " + c.detail;
+      }
+      if (failed.empty()) failed = v.status().message();
+      return Err(400, "MANIFEST_INVALID", "refused: the package does not verify against the root of namespace " +
+                                              route.ns + ": " + failed);
+    }
+    std::string name = v.claims.value("name", "");
+    if (name != route.name) {
+      return Err(400, "MANIFEST_INVALID", "refused: the package is signed as " + name + ", not " + route.name +
+                                              " (a package is served only under the name it was signed for)");
+    }
+    return std::nullopt;
+  }
+
+  // ---- listings ---------------------------------------------------------------
+  void ListTags(const httplib::Request& req, httplib::Response& res, const Route& route) {
+    std::size_t n = kMaxTagsPage;
+    if (req.has_param("n")) {
+      std::string v = req.get_param_value("n");
+      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return SendError(res, Err(400, "PAGINATION_NUMBER_INVALID", "n must be a number up to 1000"));
+      }
+      n = std::min<std::size_t>(std::stoul(v), kMaxTagsPage);
+    }
+    std::string last = req.get_param_value("last");
+    auto tags = reg.metadata().ListTags(route.name, last, n + 1);
+    if (!tags.ok()) return SendError(res, Internal(tags.status()));
+    bool more = tags->size() > n;
+    if (more) tags->resize(n);
+    if (more && !tags->empty()) {
+      res.set_header("Link", "</v2/" + route.name + "/tags/list?n=" + std::to_string(n) + "&last=" + tags->back() +
+                                 ">; rel=\"next\"");
+    }
+    Json body = {{"name", route.name}, {"tags", *tags}};
+    res.status = 200;
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void Referrers(const httplib::Request& req, httplib::Response& res, const Route& route) {
+    auto refs = reg.metadata().Referrers(route.name, route.reference);
+    if (!refs.ok()) return SendError(res, Internal(refs.status()));
+    std::string filter = req.get_param_value("artifactType");
+    Json manifests = Json::array();
+    for (const auto& m : *refs) {
+      if (!filter.empty() && m.artifact_type != filter) continue;
+      Json d = {{"mediaType", m.media_type}, {"digest", m.digest}, {"size", m.size}};
+      if (!m.artifact_type.empty()) d["artifactType"] = m.artifact_type;
+      manifests.push_back(d);
+    }
+    if (!filter.empty()) res.set_header("OCI-Filters-Applied", "artifactType");
+    Json body = {{"schemaVersion", 2}, {"mediaType", std::string(format::kOciIndexMediaType)}, {"manifests", manifests}};
+    res.status = 200;
+    res.set_content(body.dump(), std::string(format::kOciIndexMediaType).c_str());
+  }
+
+  void ServeMetrics(httplib::Response& res) {
+    std::string out;
+    out += "# HELP arca_registry_requests_total Requests by method and status.\n";
+    out += "# TYPE arca_registry_requests_total counter\n";
+    {
+      std::lock_guard<std::mutex> lock(metrics.mu);
+      for (const auto& [k, v] : metrics.requests) {
+        out += "arca_registry_requests_total{method=\"" + k.first + "\",code=\"" + std::to_string(k.second) + "\"} " +
+               std::to_string(v) + "\n";
+      }
+    }
+    auto line = [&](const char* name, const char* type, std::uint64_t v) {
+      out += std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+    };
+    line("arca_registry_received_bytes_total", "counter", metrics.bytes_in);
+    line("arca_registry_sent_bytes_total", "counter", metrics.bytes_out);
+    line("arca_registry_pushes_refused_total", "counter", metrics.pushes_refused);
+    line("arca_registry_request_seconds_micros_total", "counter", metrics.request_micros);
+    if (auto c = reg.metadata().CountAll(); c.ok()) {
+      line("arca_registry_blobs", "gauge", c->blobs);
+      line("arca_registry_blob_bytes", "gauge", c->blob_bytes);
+      line("arca_registry_manifests", "gauge", c->manifests);
+      line("arca_registry_tags", "gauge", c->tags);
+      line("arca_registry_namespaces", "gauge", c->namespaces);
+    }
+    res.status = 200;
+    res.set_content(out, "text/plain; version=0.0.4");
+  }
+};
+
+thread_local std::chrono::steady_clock::time_point g_request_start;
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Stop(); }
+
+Result<std::unique_ptr<Server>> Server::Create(Registry& registry, ServeOptions options) {
+  auto impl = std::make_unique<Impl>(registry, std::move(options));
+  auto& o = impl->opt;
+  if (o.tls_cert.empty() != o.tls_key.empty()) return InvalidArgumentError("--tls-cert and --tls-key go together");
+  if (!o.tls_cert.empty()) {
+    auto https = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+    if (!https->is_valid()) {
+      return InvalidArgumentError("cannot load the TLS certificate " + o.tls_cert + " and key " + o.tls_key);
+    }
+    impl->http = std::move(https);
+  } else {
+    impl->http = std::make_unique<httplib::Server>();
+  }
+  auto& svr = *impl->http;
+  Impl* p = impl.get();
+  // FIELD-NOTES: without TCP_NODELAY every small response waits ~25 ms.
+  svr.set_tcp_nodelay(true);
+  std::size_t threads = std::max<std::size_t>(o.threads, 2);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr.set_payload_max_length(std::size_t(1) << 40);
+  svr.set_read_timeout(60, 0);
+  svr.set_write_timeout(60, 0);
+  svr.set_keep_alive_max_count(1000);
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    g_request_start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_logger([p](const httplib::Request& req, const httplib::Response& res) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - g_request_start)
+                  .count();
+    p->metrics.request_micros += std::uint64_t(us);
+    {
+      std::lock_guard<std::mutex> lock(p->metrics.mu);
+      p->metrics.requests[{req.method, res.status}]++;
+    }
+    if (p->opt.log_requests) {
+      // Method, path, status, bytes, ms: never headers (tokens) or queries.
+      std::size_t out_bytes = res.body.size();
+      if (auto cl = res.get_header_value("Content-Length"); !cl.empty()) out_bytes = std::strtoull(cl.c_str(), nullptr, 10);
+      std::fprintf(stderr, "%s %s %d in=%zu out=%zu %.1fms\n", req.method.c_str(), req.path.c_str(), res.status,
+                   std::size_t(std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)), out_bytes,
+                   double(us) / 1000.0);
+    }
+  });
+  svr.Get("/metrics", [p](const httplib::Request&, httplib::Response& res) { p->ServeMetrics(res); });
+  svr.Get(".*", [p](const httplib::Request& req, httplib::Response& res) { p->Handle(req, res, nullptr); });
+  auto with_body = [p](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    p->Handle(req, res, &reader);
+  };
+  svr.Post(".*", with_body);
+  svr.Put(".*", with_body);
+  svr.Patch(".*", with_body);
+  svr.Delete(".*", [p](const httplib::Request& req, httplib::Response& res) { p->Handle(req, res, nullptr); });
+  svr.Options(".*", [](const httplib::Request&, httplib::Response& res) {
+    SendError(res, Err(405, "UNSUPPORTED", "OPTIONS is not supported"));
+  });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::Start() {
+  auto& svr = *impl_->http;
+  if (impl_->opt.port == 0) {
+    impl_->bound_port = svr.bind_to_any_port(impl_->opt.host.c_str());
+    if (impl_->bound_port <= 0) return UnavailableError("cannot bind " + impl_->opt.host);
+  } else {
+    if (!svr.bind_to_port(impl_->opt.host.c_str(), impl_->opt.port)) {
+      return UnavailableError("cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) +
+                              " (in use, or not a local address)");
+    }
+    impl_->bound_port = impl_->opt.port;
+  }
+  impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
+  return Status::Ok();
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+void Server::Wait() {
+  if (impl_ && impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Server::Stop() {
+  if (!impl_) return;
+  if (impl_->http) impl_->http->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace arca::registry

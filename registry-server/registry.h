@@ -1,0 +1,82 @@
+// arca-registry's request handling: the OCI distribution API (blobs,
+// resumable uploads with cross-repository mount, manifests, tags,
+// referrers), per-namespace token authorization (default deny), and the
+// check that makes a registry more than storage: a manifest pushed into a
+// namespace that has a registered root must be a sealed Arca package whose
+// release signatures satisfy that root (signer::VerifyPackage), or it is
+// refused. specs/registry.md is the normative description.
+#ifndef ARCA_REGISTRY_SERVER_REGISTRY_H_
+#define ARCA_REGISTRY_SERVER_REGISTRY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "base/time.h"
+#include "registry-server/blob_store.h"
+#include "registry-server/metadata.h"
+
+namespace arca::registry {
+
+inline constexpr std::uint64_t kMaxManifestBytes = 4 << 20;
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8700;              // 0: pick a free port (see Server::port)
+  std::string tls_cert, tls_key;  // both or neither
+  std::size_t threads = 64;     // one per concurrent keep-alive connection
+  bool log_requests = true;     // one line per request on stderr
+  std::function<UnixSeconds()> clock;  // default: the system clock
+};
+
+// Registry opens a data directory: metadata.db (SQLite, WAL) and blobs/.
+class Registry {
+ public:
+  static Result<std::unique_ptr<Registry>> Open(const std::string& data_dir);
+  Metadata& metadata() { return *metadata_; }
+  BlobStore& blobs() { return *blobs_; }
+
+  // AddRoot registers a namespace root: the first one must be signed by a
+  // threshold of its own keys; a later one must be version N+1 of the
+  // newest registered and pass the rotation rule (signer::WalkRootChain).
+  // Returns the registered version. InvalidArgument for a malformed root,
+  // Unauthenticated for signatures, FailedPrecondition for a version gap or
+  // another namespace, AlreadyExists for a registered version.
+  Result<std::uint64_t> AddRoot(const std::string& ns, ByteSpan root_doc, UnixSeconds now);
+
+  // CollectGarbage: see Metadata::CollectGarbage (blobs unreferenced for
+  // grace_s, upload sessions older than upload_grace_s); also removes blob
+  // files that have no metadata row (a crash between rename and commit).
+  Result<GcReport> CollectGarbage(UnixSeconds now, std::int64_t grace_s, std::int64_t upload_grace_s);
+
+ private:
+  Registry() = default;
+  std::unique_ptr<Metadata> metadata_;
+  std::unique_ptr<BlobStore> blobs_;
+};
+
+// Server serves a Registry over HTTP(S) until Stop().
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Create(Registry& registry, ServeOptions options);
+  ~Server();
+  // Start binds and begins serving on a background thread; Unavailable when
+  // the address cannot be bound.
+  [[nodiscard]] Status Start();
+  int port() const;
+  // Wait blocks until the server stops.
+  void Wait();
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace arca::registry
+
+#endif  // ARCA_REGISTRY_SERVER_REGISTRY_H_

@@ -1,0 +1,497 @@
+// arca-registry over real HTTP on loopback: the OCI distribution endpoints,
+// authorization, the push-time signature check, and every refusal of the
+// issue's bad-input list, against real sealed packages. The server runs
+// in-process on a free port; requests go through cpp-httplib's client.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/crypto.h"
+#include "base/json.h"
+#include "base/testing/status_matchers.h"
+#include "base/testing/temp_dir.h"
+#include "format/oci_layout.h"
+#include "format/package.h"
+#include "format/testing/synthetic_weights.h"
+#include "registry-server/registry.h"
+#include "signer/package_signing.h"
+#include "signer/root.h"
+
+namespace arca::registry {
+namespace {
+
+using ::testing::HasSubstr;
+namespace stdfs = std::filesystem;
+
+void WriteFile(const std::string& path, ByteSpan data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string ErrorCode(const httplib::Result& r) {
+  if (!r) return "<no response>";
+  auto j = ParseJson(r->body, "error body");
+  if (!j.ok() || !j->contains("errors")) return "<no OCI error body: " + r->body + ">";
+  return (*j)["errors"][0]["code"].get<std::string>();
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 3; ++i) {
+      keys_.push_back(signer::MakeKeySigner(crypto::PrivateKey::Generate(crypto::KeyType::kEd25519).value()));
+    }
+    stdfs::create_directories(model_);
+    WriteFile(model_ + "/weights.bin", format::test_data::Bf16Weights(60000, 3));
+    WriteFile(model_ + "/config.json", AsBytes("{\"layers\":2}"));
+    reg_ = Registry::Open(tmp_.path() + "/var").value();
+    root_.root.namespace_name = "acme";
+    root_.root.version = 1;
+    root_.root.threshold = 1;
+    root_.root.keys.emplace(keys_[0]->KeyId(), keys_[0]->public_key());
+    ASSERT_THAT(signer::SignRoot(*keys_[0], root_), IsOk());
+    std::string doc = signer::SerializeRoot(root_).value();
+    ASSERT_THAT(reg_->AddRoot("acme", AsBytes(doc), NowUnixSeconds()), IsOk());
+    token_ = reg_->metadata().CreateToken("acme", kScopePull | kScopePush, "test", NowUnixSeconds()).value();
+    ServeOptions o;
+    o.port = 0;
+    o.log_requests = false;
+    server_ = Server::Create(*reg_, o).value();
+    ASSERT_THAT(server_->Start(), IsOk());
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_bearer_token_auth(token_.c_str());
+  }
+  void TearDown() override { server_->Stop(); }
+
+  // Seal a package named `name`, signed by keys_[signers...].
+  std::string Seal(const std::string& dir_name, std::vector<int> signers, const std::string& name = "acme/med-llm") {
+    format::SealOptions o;
+    o.name = name;
+    o.version = "1.0";
+    o.chunking = format::ChunkingParams{1024, 4096, 16384};
+    o.pack_target_bytes = 32 * 1024;
+    std::vector<signer::Signer*> s;
+    for (int i : signers) s.push_back(keys_[i].get());
+    if (!s.empty()) o.attach = signer::SealAttachments(s, std::nullopt);
+    auto lineage = format::LineageKey::FromBytes(Bytes(32, 0x22)).value();
+    std::string dir = tmp_.path() + "/" + dir_name;
+    EXPECT_THAT(format::Seal(FileSystem::Default(), model_, dir, lineage, o), IsOk());
+    return dir;
+  }
+
+  // Monolithic-or-chunked upload of one blob; returns the final status.
+  int UploadBlob(const std::string& repo, const std::string& bytes, bool chunked = true) {
+    std::string digest = format::DigestOf(AsBytes(bytes));
+    auto start = client_->Post(("/v2/" + repo + "/blobs/uploads/").c_str(), "", "application/octet-stream");
+    if (!start || start->status != 202) return start ? start->status : -1;
+    std::string loc = start->get_header_value("Location");
+    if (chunked && bytes.size() > 1) {
+      std::size_t half = bytes.size() / 2;
+      httplib::Headers h = {{"Content-Range", "0-" + std::to_string(half - 1)}};
+      auto p1 = client_->Patch(loc.c_str(), h, bytes.substr(0, half), "application/octet-stream");
+      if (!p1 || p1->status != 202) return p1 ? p1->status : -1;
+      loc = p1->get_header_value("Location");
+      httplib::Headers h2 = {{"Content-Range", std::to_string(half) + "-" + std::to_string(bytes.size() - 1)}};
+      auto p2 = client_->Patch(loc.c_str(), h2, bytes.substr(half), "application/octet-stream");
+      if (!p2 || p2->status != 202) return p2 ? p2->status : -1;
+      auto put = client_->Put((loc + "?digest=" + digest).c_str(), "", "application/octet-stream");
+      return put ? put->status : -1;
+    }
+    auto put = client_->Put((loc + "?digest=" + digest).c_str(), bytes, "application/octet-stream");
+    return put ? put->status : -1;
+  }
+
+  // Push every blob of a layout, then its manifest under `tag`.
+  httplib::Result Push(const std::string& dir, const std::string& repo, const std::string& tag) {
+    auto layout = format::OciLayoutReader::Open(FileSystem::Default(), dir).value();
+    std::vector<format::Descriptor> descs = {layout.manifest().config};
+    for (const auto& l : layout.manifest().layers) descs.push_back(l);
+    for (const auto& d : descs) {
+      auto head = client_->Head(("/v2/" + repo + "/blobs/" + d.digest).c_str());
+      if (head && head->status == 200) continue;
+      EXPECT_EQ(UploadBlob(repo, ReadAll(layout.BlobPath(d.digest))), 201) << d.digest;
+    }
+    std::string manifest = ReadAll(layout.BlobPath(layout.manifest_descriptor().digest));
+    return client_->Put(("/v2/" + repo + "/manifests/" + tag).c_str(), manifest,
+                        std::string(format::kOciManifestMediaType).c_str());
+  }
+
+  std::string ManifestBytes(const std::string& dir) {
+    auto layout = format::OciLayoutReader::Open(FileSystem::Default(), dir).value();
+    return ReadAll(layout.BlobPath(layout.manifest_descriptor().digest));
+  }
+
+  httplib::Client Anonymous() { return httplib::Client("127.0.0.1", server_->port()); }
+
+  testing_util::TempDir tmp_;
+  std::string model_ = tmp_.path() + "/model";
+  std::vector<std::unique_ptr<signer::Signer>> keys_;
+  signer::SignedRoot root_;
+  std::unique_ptr<Registry> reg_;
+  std::string token_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServerTest, BaseEndpointAsksForCredentials) {
+  auto anon = Anonymous();
+  auto r = anon.Get("/v2/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Basic realm=\"arca-registry\"");
+  EXPECT_EQ(ErrorCode(r), "UNAUTHORIZED");
+  EXPECT_EQ(client_->Get("/v2/")->status, 200);
+  // HTTP Basic with the token as password (what skopeo --creds sends).
+  auto basic = Anonymous();
+  basic.set_basic_auth("anyone", token_.c_str());
+  EXPECT_EQ(basic.Get("/v2/")->status, 200);
+  auto wrong = Anonymous();
+  wrong.set_bearer_token_auth("arca_0000");
+  EXPECT_EQ(wrong.Get("/v2/")->status, 401);
+}
+
+TEST_F(ServerTest, PushThenPullBytesAndRanges) {
+  std::string pkg = Seal("pkg", {0});
+  auto put = Push(pkg, "acme/med-llm", "1.0");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 201) << put->body;
+  std::string manifest = ManifestBytes(pkg);
+  std::string digest = format::DigestOf(AsBytes(manifest));
+  EXPECT_EQ(put->get_header_value("Docker-Content-Digest"), digest);
+  auto got = client_->Get("/v2/acme/med-llm/manifests/1.0");
+  ASSERT_EQ(got->status, 200);
+  EXPECT_EQ(got->body, manifest);
+  EXPECT_EQ(got->get_header_value("Content-Type"), format::kOciManifestMediaType);
+  EXPECT_EQ(client_->Get(("/v2/acme/med-llm/manifests/" + digest).c_str())->body, manifest);
+  EXPECT_EQ(client_->Head("/v2/acme/med-llm/manifests/1.0")->status, 200);
+
+  auto layout = format::OciLayoutReader::Open(FileSystem::Default(), pkg).value();
+  const auto& pack = layout.manifest().layers[1];
+  std::string bytes = ReadAll(layout.BlobPath(pack.digest));
+  auto blob = client_->Get(("/v2/acme/med-llm/blobs/" + pack.digest).c_str());
+  ASSERT_EQ(blob->status, 200);
+  EXPECT_EQ(blob->body, bytes);
+  auto head = client_->Head(("/v2/acme/med-llm/blobs/" + pack.digest).c_str());
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(bytes.size()));
+  auto range = client_->Get(("/v2/acme/med-llm/blobs/" + pack.digest).c_str(), {{"Range", "bytes=100-"}});
+  ASSERT_EQ(range->status, 206);
+  EXPECT_EQ(range->body, bytes.substr(100));
+
+  auto tags = client_->Get("/v2/acme/med-llm/tags/list");
+  EXPECT_EQ(ParseJson(tags->body, "tags").value()["tags"], Json::array({"1.0"}));
+  auto refs = client_->Get(("/v2/acme/med-llm/referrers/" + digest).c_str());
+  ASSERT_EQ(refs->status, 200);
+  EXPECT_TRUE(ParseJson(refs->body, "index").value()["manifests"].empty());
+}
+
+TEST_F(ServerTest, PushingAgainFindsEveryBlob) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  auto layout = format::OciLayoutReader::Open(FileSystem::Default(), pkg).value();
+  for (const auto& l : layout.manifest().layers) {
+    EXPECT_EQ(client_->Head(("/v2/acme/med-llm/blobs/" + l.digest).c_str())->status, 200);
+  }
+}
+
+TEST_F(ServerTest, UnsignedPackageIsRefused) {
+  std::string pkg = Seal("unsigned", {});
+  auto put = Push(pkg, "acme/med-llm", "1.0");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(ErrorCode(put), "MANIFEST_INVALID");
+  EXPECT_THAT(put->body, HasSubstr("does not verify against the root of namespace acme"));
+  EXPECT_EQ(client_->Get("/v2/acme/med-llm/manifests/1.0")->status, 404);
+}
+
+TEST_F(ServerTest, PackageSignedByKeyOutsideTheRootIsRefused) {
+  std::string pkg = Seal("foreign", {1});
+  auto put = Push(pkg, "acme/med-llm", "1.0");
+  EXPECT_EQ(put->status, 400);
+  EXPECT_THAT(put->body, HasSubstr("release.signature"));
+  EXPECT_EQ(client_->Get("/v2/acme/med-llm/manifests/1.0")->status, 404);
+}
+
+TEST_F(ServerTest, PackageUnderAnotherNameIsRefused) {
+  std::string pkg = Seal("pkg", {0});
+  auto put = Push(pkg, "acme/other", "1.0");
+  EXPECT_EQ(put->status, 400);
+  EXPECT_THAT(put->body, HasSubstr("signed as acme/med-llm, not acme/other"));
+}
+
+TEST_F(ServerTest, NamespaceWithoutRootRefusesPackages) {
+  auto t = reg_->metadata().CreateToken("beta", kScopePush | kScopePull, "", NowUnixSeconds()).value();
+  client_->set_bearer_token_auth(t.c_str());
+  std::string pkg = Seal("beta", {0}, "beta/model");
+  auto put = Push(pkg, "beta/model", "1.0");
+  EXPECT_EQ(put->status, 403);
+  EXPECT_THAT(put->body, HasSubstr("arca-registry namespace add beta"));
+}
+
+TEST_F(ServerTest, NonArcaManifestInRootedNamespaceIsRefused) {
+  std::string config = "{}";
+  ASSERT_EQ(UploadBlob("acme/med-llm", config, false), 201);
+  format::OciManifest m;
+  m.config = {std::string(format::kOciEmptyMediaType), format::DigestOf(AsBytes(config)), 2, {}};
+  m.layers.push_back(m.config);
+  auto put = client_->Put("/v2/acme/med-llm/manifests/x", format::SerializeOciManifest(m),
+                          std::string(format::kOciManifestMediaType).c_str());
+  EXPECT_EQ(put->status, 400);
+  EXPECT_THAT(put->body, HasSubstr("accepts only sealed Arca packages"));
+}
+
+TEST_F(ServerTest, WrongTokensAreRefused) {
+  auto anon = Anonymous();
+  auto r = anon.Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(ErrorCode(r), "UNAUTHORIZED");
+  auto other = reg_->metadata().CreateToken("beta", kScopePush | kScopePull, "", NowUnixSeconds()).value();
+  auto c = Anonymous();
+  c.set_bearer_token_auth(other.c_str());
+  auto denied = c.Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  EXPECT_EQ(denied->status, 403);
+  EXPECT_EQ(ErrorCode(denied), "DENIED");
+  EXPECT_EQ(c.Get("/v2/acme/med-llm/tags/list")->status, 403);
+  auto pull_only = reg_->metadata().CreateToken("acme", kScopePull, "", NowUnixSeconds()).value();
+  auto p = Anonymous();
+  p.set_bearer_token_auth(pull_only.c_str());
+  EXPECT_EQ(p.Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream")->status, 403);
+  EXPECT_EQ(p.Get("/v2/acme/med-llm/tags/list")->status, 200);
+  // Revoked: refused from then on.
+  auto tokens = reg_->metadata().ListTokens().value();
+  for (const auto& t : tokens) {
+    if (t.scopes == kScopePull) ASSERT_THAT(reg_->metadata().RevokeToken(t.id), IsOk());
+  }
+  EXPECT_EQ(p.Get("/v2/acme/med-llm/tags/list")->status, 401);
+}
+
+TEST_F(ServerTest, PublicPullNamespaceServesAnonymousReadsOnly) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  auto anon = Anonymous();
+  EXPECT_EQ(anon.Get("/v2/acme/med-llm/manifests/1.0")->status, 401);
+  ASSERT_THAT(reg_->metadata().SetPublicPull("acme", true), IsOk());
+  EXPECT_EQ(anon.Get("/v2/acme/med-llm/manifests/1.0")->status, 200);
+  EXPECT_EQ(anon.Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream")->status, 401);
+}
+
+TEST_F(ServerTest, WrongDigestOnUploadIsRefusedAndNothingIsStored) {
+  auto start = client_->Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  ASSERT_EQ(start->status, 202);
+  std::string claimed = format::DigestOf(AsBytes("something else"));
+  auto put = client_->Put((start->get_header_value("Location") + "?digest=" + claimed).c_str(), "the bytes",
+                          "application/octet-stream");
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(ErrorCode(put), "DIGEST_INVALID");
+  EXPECT_EQ(client_->Head(("/v2/acme/med-llm/blobs/" + claimed).c_str())->status, 404);
+  std::string real = format::DigestOf(AsBytes("the bytes"));
+  EXPECT_EQ(client_->Head(("/v2/acme/med-llm/blobs/" + real).c_str())->status, 404);
+  EXPECT_FALSE(stdfs::exists(reg_->blobs().BlobPath(real)));
+}
+
+TEST_F(ServerTest, BodyLongerThanItsContentRangeIsRefused) {
+  auto start = client_->Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  auto patch = client_->Patch(start->get_header_value("Location").c_str(), {{"Content-Range", "0-3"}}, "0123456789",
+                              "application/octet-stream");
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 400);
+  EXPECT_EQ(ErrorCode(patch), "BLOB_UPLOAD_INVALID");
+}
+
+TEST_F(ServerTest, InterruptedUploadResumesFromTheSessionRange) {
+  std::string bytes(300000, 'x');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 7);
+  auto start = client_->Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  std::string loc = start->get_header_value("Location");
+  ASSERT_EQ(client_->Patch(loc.c_str(), {{"Content-Range", "0-99999"}}, bytes.substr(0, 100000),
+                           "application/octet-stream")->status, 202);
+  // A client that lost track asks where the session is.
+  auto status = client_->Get(loc.c_str());
+  ASSERT_EQ(status->status, 204);
+  EXPECT_EQ(status->get_header_value("Range"), "0-99999");
+  // A chunk that does not continue at the session's end is refused.
+  auto gap = client_->Patch(loc.c_str(), {{"Content-Range", "200000-299999"}}, bytes.substr(200000),
+                            "application/octet-stream");
+  EXPECT_EQ(gap->status, 416);
+  EXPECT_EQ(gap->get_header_value("Range"), "0-99999");
+  ASSERT_EQ(client_->Patch(loc.c_str(), {{"Content-Range", "100000-299999"}}, bytes.substr(100000),
+                           "application/octet-stream")->status, 202);
+  std::string digest = format::DigestOf(AsBytes(bytes));
+  auto put = client_->Put((loc + "?digest=" + digest).c_str(), "", "application/octet-stream");
+  ASSERT_EQ(put->status, 201);
+  EXPECT_EQ(client_->Get(("/v2/acme/med-llm/blobs/" + digest).c_str())->body, bytes);
+}
+
+TEST_F(ServerTest, UploadSessionsBelongToTheirRepository) {
+  auto start = client_->Post("/v2/acme/med-llm/blobs/uploads/", "", "application/octet-stream");
+  std::string id = start->get_header_value("Docker-Upload-UUID");
+  auto r = client_->Patch(("/v2/acme/other/blobs/uploads/" + id).c_str(), "x", "application/octet-stream");
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(ErrorCode(r), "BLOB_UPLOAD_UNKNOWN");
+}
+
+TEST_F(ServerTest, OversizedManifestIsRefused) {
+  std::string big(kMaxManifestBytes + 10, ' ');
+  auto put = client_->Put("/v2/acme/med-llm/manifests/1.0", big, std::string(format::kOciManifestMediaType).c_str());
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 413);
+  EXPECT_EQ(ErrorCode(put), "SIZE_INVALID");
+}
+
+TEST_F(ServerTest, ManifestWithUnknownMediaTypeIsRefused) {
+  auto put = client_->Put("/v2/acme/med-llm/manifests/1.0", "{}", "application/x-whatever");
+  EXPECT_EQ(put->status, 415);
+  EXPECT_EQ(ErrorCode(put), "MANIFEST_INVALID");
+  auto bad = client_->Put("/v2/acme/med-llm/manifests/1.0", "{not json", std::string(format::kOciManifestMediaType).c_str());
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(ErrorCode(bad), "MANIFEST_INVALID");
+}
+
+TEST_F(ServerTest, ManifestReferencingAbsentBlobsIsRefused) {
+  std::string pkg = Seal("pkg", {0});
+  auto put = client_->Put("/v2/acme/med-llm/manifests/1.0", ManifestBytes(pkg),
+                          std::string(format::kOciManifestMediaType).c_str());
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(ErrorCode(put), "MANIFEST_BLOB_UNKNOWN");
+}
+
+TEST_F(ServerTest, ManifestPutByWrongDigestIsRefused) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  std::string wrong = "sha256:" + std::string(64, '0');
+  auto put = client_->Put(("/v2/acme/med-llm/manifests/" + wrong).c_str(), ManifestBytes(pkg),
+                          std::string(format::kOciManifestMediaType).c_str());
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(ErrorCode(put), "DIGEST_INVALID");
+}
+
+TEST_F(ServerTest, MalformedRequestsLeaveTheServerUp) {
+  httplib::Client raw("127.0.0.1", server_->port());
+  raw.set_bearer_token_auth(token_.c_str());
+  EXPECT_EQ(ErrorCode(raw.Get("/v2/acme/../../etc/passwd/blobs/x")), "NAME_INVALID");
+  EXPECT_EQ(ErrorCode(raw.Get("/v2/acme/med-llm/blobs/sha256:zz")), "DIGEST_INVALID");
+  EXPECT_EQ(ErrorCode(raw.Get("/nothing")), "NAME_UNKNOWN");
+  EXPECT_EQ(raw.Get("/v2/acme/med-llm/tags/list?n=abc")->status, 400);
+  // A raw socket sending garbage.
+  httplib::Client junk("127.0.0.1", server_->port());
+  auto bad = junk.Get(std::string(10000, 'A').c_str());
+  EXPECT_EQ(raw.Get("/v2/")->status, 200);
+}
+
+TEST_F(ServerTest, CrossRepositoryMountNeedsPullOnTheSource) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  auto layout = format::OciLayoutReader::Open(FileSystem::Default(), pkg).value();
+  std::string d = layout.manifest().layers[1].digest;
+  auto mount = client_->Post(("/v2/acme/copy/blobs/uploads/?mount=" + d + "&from=acme/med-llm").c_str(), "",
+                             "application/octet-stream");
+  EXPECT_EQ(mount->status, 201);
+  EXPECT_EQ(client_->Head(("/v2/acme/copy/blobs/" + d).c_str())->status, 200);
+  // From a namespace this token cannot read: a plain upload session instead.
+  auto other = reg_->metadata().CreateToken("beta", kScopePush | kScopePull, "", NowUnixSeconds()).value();
+  auto b = Anonymous();
+  b.set_bearer_token_auth(other.c_str());
+  auto steal = b.Post(("/v2/beta/x/blobs/uploads/?mount=" + d + "&from=acme/med-llm").c_str(), "",
+                      "application/octet-stream");
+  EXPECT_EQ(steal->status, 202);
+  EXPECT_EQ(b.Head(("/v2/beta/x/blobs/" + d).c_str())->status, 404);
+}
+
+TEST_F(ServerTest, GcDeletesOnlyUnreferencedBlobs) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  std::string stray = "not referenced by anything";
+  ASSERT_EQ(UploadBlob("acme/med-llm", stray, false), 201);
+  std::string stray_digest = format::DigestOf(AsBytes(stray));
+  // Within the grace period it stays (a push in progress).
+  auto kept = reg_->CollectGarbage(NowUnixSeconds(), 3600, 86400).value();
+  EXPECT_EQ(kept.blobs_deleted, 0u);
+  auto report = reg_->CollectGarbage(NowUnixSeconds() + 10, 0, 86400).value();
+  EXPECT_EQ(report.blobs_deleted, 1u);
+  EXPECT_EQ(report.deleted, std::vector<std::string>{stray_digest});
+  EXPECT_FALSE(stdfs::exists(reg_->blobs().BlobPath(stray_digest)));
+  EXPECT_EQ(client_->Head(("/v2/acme/med-llm/blobs/" + stray_digest).c_str())->status, 404);
+  EXPECT_EQ(client_->Get("/v2/acme/med-llm/manifests/1.0")->status, 200);
+  auto layout = format::OciLayoutReader::Open(FileSystem::Default(), pkg).value();
+  for (const auto& l : layout.manifest().layers) {
+    EXPECT_EQ(client_->Get(("/v2/acme/med-llm/blobs/" + l.digest).c_str())->status, 200);
+  }
+}
+
+TEST_F(ServerTest, GcRemovesOrphanFilesLeftByACrash) {
+  // A blob file renamed into place whose metadata commit never happened.
+  std::string orphan_digest = format::DigestOf(AsBytes("orphan"));
+  std::string path = reg_->blobs().BlobPath(orphan_digest);
+  stdfs::create_directories(stdfs::path(path).parent_path());
+  WriteFile(path, AsBytes("orphan"));
+  auto report = reg_->CollectGarbage(NowUnixSeconds(), 3600, 86400).value();
+  EXPECT_EQ(report.deleted, std::vector<std::string>{orphan_digest});
+  EXPECT_FALSE(stdfs::exists(path));
+}
+
+TEST_F(ServerTest, MetricsCountRequests) {
+  client_->Get("/v2/");
+  auto m = Anonymous().Get("/metrics");
+  ASSERT_EQ(m->status, 200);
+  EXPECT_THAT(m->body, HasSubstr("arca_registry_requests_total{method=\"GET\",code=\"200\"}"));
+  EXPECT_THAT(m->body, HasSubstr("arca_registry_namespaces 1"));
+}
+
+TEST(RegistryRoots, RotationMustChainAndMoveForward) {
+  testing_util::TempDir tmp;
+  auto reg = Registry::Open(tmp.path()).value();
+  std::vector<std::unique_ptr<signer::Signer>> k;
+  for (int i = 0; i < 3; ++i) k.push_back(signer::MakeKeySigner(crypto::PrivateKey::Generate(crypto::KeyType::kEd25519).value()));
+  auto make = [&](std::uint64_t version, std::vector<int> keys, std::vector<int> signers) {
+    signer::SignedRoot r;
+    r.root.namespace_name = "acme";
+    r.root.version = version;
+    r.root.threshold = 1;
+    for (int i : keys) r.root.keys.emplace(k[i]->KeyId(), k[i]->public_key());
+    for (int i : signers) EXPECT_THAT(signer::SignRoot(*k[i], r), IsOk());
+    return signer::SerializeRoot(r).value();
+  };
+  UnixSeconds now = NowUnixSeconds();
+  EXPECT_THAT(reg->AddRoot("acme", AsBytes(make(1, {0}, {1})), now), HasCode(StatusCode::kUnauthenticated));
+  ASSERT_THAT(reg->AddRoot("acme", AsBytes(make(1, {0}, {0})), now), IsOk());
+  EXPECT_THAT(reg->AddRoot("other", AsBytes(make(2, {0}, {0})), now), HasCode(StatusCode::kFailedPrecondition));
+  // Version 2 signed only by the new key: the old root did not approve it.
+  EXPECT_THAT(reg->AddRoot("acme", AsBytes(make(2, {1}, {1})), now), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(reg->AddRoot("acme", AsBytes(make(3, {1}, {0, 1})), now), HasCode(StatusCode::kFailedPrecondition));
+  ASSERT_THAT(reg->AddRoot("acme", AsBytes(make(2, {1}, {0, 1})), now), IsOk());
+  EXPECT_THAT(reg->AddRoot("acme", AsBytes(make(2, {1}, {0, 1})), now), HasCode(StatusCode::kAlreadyExists));
+  EXPECT_THAT(reg->AddRoot("acme", AsBytes(make(1, {0}, {0})), now), HasCode(StatusCode::kAlreadyExists));
+  EXPECT_EQ(reg->metadata().GetNamespace("acme").value()->roots.size(), 2u);
+}
+
+TEST(RegistryMetadata, TokensAreStoredAsHashesOnly) {
+  testing_util::TempDir tmp;
+  auto reg = Registry::Open(tmp.path()).value();
+  std::string t = reg->metadata().CreateToken("acme", kScopePush, "ci", 100).value();
+  EXPECT_EQ(t.rfind("arca_", 0), 0u);
+  EXPECT_EQ(t.size(), 69u);
+  auto info = reg->metadata().LookupToken(t).value();
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->ns, "acme");
+  EXPECT_EQ(info->scopes, kScopePush);
+  EXPECT_FALSE(reg->metadata().LookupToken(t + "x").value());
+  // The database file never contains the token.
+  std::string db = ReadAll(tmp.path() + "/metadata.db") + ReadAll(tmp.path() + "/metadata.db-wal");
+  EXPECT_EQ(db.find(t), std::string::npos);
+  EXPECT_EQ(db.find(t.substr(5)), std::string::npos);
+  EXPECT_THAT(ParseScopes("pull,push"), IsOk());
+  EXPECT_THAT(ParseScopes("pull,admin"), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(reg->metadata().RevokeToken("zzz"), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(reg->metadata().RevokeToken(std::string(12, '0')), HasCode(StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace arca::registry
