@@ -79,4 +79,20 @@ for f in "$W"/pkg/blobs/sha256/*; do
 done
 grep -q "$TOKEN" "$W/reg.log" && fail "the registry log contains a token"
 grep -q "GET /v2/acme/med-llm/manifests/1.0 200" "$W/reg.log" || fail "no per-request log line"
-echo "ok: $n blobs round-tripped through arca-registry with skopeo; unsigned push, anonymous, wrong-namespace and traversal refused; gc safe"
+# TLS: the same data served over HTTPS with a certificate the client pins.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null || fail "openssl req"
+TLS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$REG" serve --data "$W/var" --listen "127.0.0.1:$TLS_PORT" --tls-cert "$W/tls.crt" --tls-key "$W/tls.key" >"$W/tls.log" 2>&1 &
+TLS_PID=$!
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$TLS_PORT) 2>/dev/null && break; sleep 0.1; done
+got=$(curl -s --cacert "$W/tls.crt" -u "x:$TOKEN" "https://127.0.0.1:$TLS_PORT/v2/acme/med-llm/manifests/1.0" | sha256sum | cut -c1-64)
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' "$W/pkg/index.json")
+[[ $got == "$want" ]] || fail "manifest over HTTPS did not match ($got vs $want)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$TLS_PORT/v2/" || true)
+[[ $code != 200 ]] || fail "the TLS listener answered plain HTTP"
+kill "$TLS_PID"; wait "$TLS_PID" 2>/dev/null || true
+"$REG" serve --data "$W/var" --listen "127.0.0.1:$TLS_PORT" --tls-cert "$W/nope.crt" --tls-key "$W/tls.key" >"$W/tls2.log" 2>&1 \
+  && fail "serve started with a missing certificate"
+grep -q "cannot load the TLS certificate" "$W/tls2.log" || fail "missing certificate error: $(cat "$W/tls2.log")"
+echo "ok: $n blobs round-tripped through arca-registry with skopeo; unsigned push, anonymous, wrong-namespace and traversal refused; gc safe; TLS served"
