@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Arca needs from Debian 12 packages, only if something is
-# missing. Usage: scripts/setup.sh [--test]   (--test adds the test tools)
+# missing. Usage: scripts/setup.sh [--test] [--bench]
+#   --test adds the test tools, --bench the baselines bench/ measures against.
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -17,8 +18,18 @@ TEST_PKGS=(
   swtpm swtpm-tools tpm2-tools      # a real TPM 2.0 for the runtime's --tee tpm tests
 )
 
+BENCH_PKGS=(
+  wrk nginx-light                   # bench/registry_bench.sh: request rates, the durable-download limit
+)
+
 pkgs=("${BUILD_PKGS[@]}")
-[[ ${1:-} == --test ]] && pkgs+=("${TEST_PKGS[@]}")
+for arg in "$@"; do
+  case $arg in
+    --test) pkgs+=("${TEST_PKGS[@]}") ;;
+    --bench) pkgs+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    *) echo "setup: unknown option $arg (use --test or --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do
