@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "base/verdict.h"
 #include "client/output.h"
+#include "distribution/store.h"
 #include "signer/documents.h"
 #include "signer/dsse.h"
 #include "signer/package_signing.h"
@@ -364,7 +365,8 @@ int VerifyCmd(const Options& o) {
   }
   ProgressPrinter progress("hashing");
   if (o.deep) vo.progress = progress.Callback();
-  Verdict v = signer::VerifyPackage(FileSystem::Default(), format::ParsePackageRef(o.package), *trusted, vo);
+  // DIR[:REF], where REF may itself hold '/' and ':' in a package store.
+  Verdict v = signer::VerifyPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package), *trusted, vo);
   if (o.json) PrintJson(v.ToJson());
   else PrintVerdict(v);
   if (!v.ok()) {
