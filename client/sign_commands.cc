@@ -407,7 +407,7 @@ Status SavePolicy(const std::string& path, const Policy& p, bool exclusive) {
 }
 
 int PolicyNew(const Options& o) {
-  auto pkg = format::LoadPackage(FileSystem::Default(), format::ParsePackageRef(o.package));
+  auto pkg = format::LoadPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package));
   if (!pkg.ok()) return ReportError(pkg.status(), o.json);
   Policy p;
   p.subject = signer::SubjectOf(pkg->manifest, pkg->manifest_blob.digest);
@@ -537,7 +537,7 @@ int PolicyAttach(const Options& o) {
 int ExportBundle(const Options& o) {
   auto key = signer::LoadPublicKey(FileSystem::Default(), o.key, Passphrases());
   if (!key.ok()) return ReportError(key.status(), o.json);
-  auto pkg = format::LoadPackage(FileSystem::Default(), format::ParsePackageRef(o.package));
+  auto pkg = format::LoadPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package));
   if (!pkg.ok()) return ReportError(pkg.status(), o.json);
   auto envs = signer::LoadEnvelopes(*pkg, o.role);
   if (!envs.ok()) return ReportError(envs.status(), o.json);

@@ -139,7 +139,7 @@ class Staging {
   std::string dir_;
 };
 
-Status DownloadPack(FileSystem& fs, const Store& store, RegistryClient& c, const Reference& ref, const Descriptor& desc,
+Status DownloadPack(FileSystem& fs, Store& store, RegistryClient& c, const Reference& ref, const Descriptor& desc,
                     Counters& progress, std::atomic<std::uint64_t>& wire_bytes, std::atomic<bool>& cancel) {
   std::string hex = desc.digest.substr(7);
   std::string partial = JoinPath(store.TempDir(), hex + ".partial");
@@ -216,7 +216,7 @@ Status DownloadPack(FileSystem& fs, const Store& store, RegistryClient& c, const
   }
   ARCA_RETURN_IF_ERROR(out->Sync());
   ARCA_RETURN_IF_ERROR(out->Close());
-  return const_cast<Store&>(store).InstallFile(partial, desc.digest);
+  return store.InstallFile(partial, desc.digest);
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ expect_exit 2 "$ARCA" trust add acme "$W/a.pub"   # not a root
 for f in "$W"/pkg/blobs/sha256/*; do cmp -s "$f" "$W/s1/blobs/sha256/${f##*/}" || fail "blob ${f##*/} differs in the store"; done
 [[ $(count_blobs "$W/s1") == "$NBLOBS" ]] || fail "the store holds $(count_blobs "$W/s1") blobs, expected $NBLOBS"
 "$ARCA" verify "$W/s1:acme/med-llm:1.0" --root "$W/root.json" --deep >/dev/null || fail "arca verify --deep on the store failed"
+# The store is a layout the other commands read too: open decrypts the exact model from it.
+"$ARCA" open "$W/s1:acme/med-llm:1.0" --lineage-key "$W/lk" -o "$W/opened" >/dev/null || fail "arca open from the store failed"
+diff -r "$W/model" "$W/opened" >/dev/null || fail "the model opened from the store differs"
 "$ARCA" ls --store "$W/s1" --json >"$W/ls.json"
 [[ $(json "$W/ls.json" 'd[0]["reference"]') == acme/med-llm:1.0 && $(json "$W/ls.json" 'd[0]["digest"]') == "$DIGEST" ]] || fail "ls: $(cat "$W/ls.json")"
 [[ $(json "$W/ls.json" 'd[0]["source"]') == "$REG/acme/med-llm:1.0@$DIGEST" ]] || fail "ls source: $(json "$W/ls.json" 'd[0]["source"]')"
