@@ -109,6 +109,12 @@ class PosixFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
   }
 
+  Result<std::unique_ptr<WritableFile>> OpenAppend(const std::string& path, std::uint32_t mode) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) return ErrnoStatus("opening for append", path, errno);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
+
   Result<std::unique_ptr<RandomAccessFile>> OpenRead(const std::string& path) override {
     // O_NONBLOCK: opening a FIFO would otherwise wait for a writer before the
     // regular-file check below can refuse it. It does not affect regular files.
@@ -243,6 +249,10 @@ Result<SecretBytes> ReadSecretFileBounded(FileSystem& fs, const std::string& pat
   SecretBytes data(file->size());
   ARCA_RETURN_IF_ERROR(file->ReadAt(0, data.ExposeMutable()));
   return data;
+}
+
+Result<std::unique_ptr<WritableFile>> FileSystem::OpenAppend(const std::string& path, std::uint32_t) {
+  return FailedPreconditionError("this file system cannot append to " + path);
 }
 
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, ByteSpan data, std::uint32_t mode,

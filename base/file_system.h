@@ -61,6 +61,11 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 std::uint32_t mode,
                                                                 bool exclusive) = 0;
+  // OpenAppend opens `path` for appending, creating it with `mode` when
+  // missing; a final symlink is refused (O_NOFOLLOW). Resumable downloads use
+  // it. The default implementation refuses (FailedPrecondition), so a wrapper
+  // that does not override it makes callers start over instead of appending.
+  virtual Result<std::unique_ptr<WritableFile>> OpenAppend(const std::string& path, std::uint32_t mode);
   // OpenRead opens a regular file; symlinks are not followed (O_NOFOLLOW).
   virtual Result<std::unique_ptr<RandomAccessFile>> OpenRead(const std::string& path) = 0;
   // Stat describes `path` without following a final symlink.

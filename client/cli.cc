@@ -4,6 +4,7 @@
 
 #include "client/attest_commands.h"
 #include "client/format_commands.h"
+#include "client/registry_commands.h"
 #include "client/sign_commands.h"
 
 namespace arca::client {
@@ -21,6 +22,7 @@ int RunCli(int argc, char** argv) {
   AddFormatCommands(app, &run);
   AddSignCommands(app, &run);
   AddAttestCommands(app, &run);
+  AddRegistryCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

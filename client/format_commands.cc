@@ -9,6 +9,7 @@
 #include "base/file_system.h"
 #include "client/output.h"
 #include "client/sign_commands.h"
+#include "distribution/store.h"
 #include "format/lineage_key.h"
 #include "format/package.h"
 
@@ -162,7 +163,7 @@ int SealCmd(const Options& o) {
   so.pack_target_bytes = *pack;
   std::string parent_name;
   if (!o.parent.empty()) {
-    so.parent = format::ParsePackageRef(o.parent);
+    so.parent = distribution::ResolveStoreRef(FileSystem::Default(), o.parent);
     auto parent = format::LoadPackage(fs, *so.parent);
     if (parent.ok()) parent_name = parent->manifest.name + ":" + parent->manifest.version;
   }
@@ -200,7 +201,7 @@ int SealCmd(const Options& o) {
 }
 
 int InspectCmd(const Options& o) {
-  auto pkg = format::LoadPackage(FileSystem::Default(), format::ParsePackageRef(o.package));
+  auto pkg = format::LoadPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package));
   if (!pkg.ok()) return ReportError(pkg.status(), o.json);
   Json j = InspectJson(*pkg);
   if (o.json) PrintJson(j);
@@ -216,7 +217,7 @@ int OpenCmd(const Options& o) {
   format::OpenOptions oo;
   oo.threads = o.threads;
   oo.progress = progress.Callback();
-  auto r = format::Open(fs, format::ParsePackageRef(o.package), *key, o.output, oo);
+  auto r = format::Open(fs, distribution::ResolveStoreRef(fs, o.package), *key, o.output, oo);
   if (!r.ok()) return ReportError(r.status(), o.json);
   if (o.json) {
     PrintJson({{"output", o.output}, {"files", r->files}, {"plaintextBytes", r->plaintext_bytes}, {"chunks", r->chunks}, {"verified", true}});

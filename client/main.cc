@@ -1,3 +1,7 @@
+#include "base/curl_util.h"
 #include "client/cli.h"
 
-int main(int argc, char** argv) { return arca::client::RunCli(argc, argv); }
+int main(int argc, char** argv) {
+  arca::CurlGlobalGuard curl;  // before any thread starts
+  return arca::client::RunCli(argc, argv);
+}

@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "base/verdict.h"
 #include "client/output.h"
+#include "distribution/store.h"
 #include "signer/documents.h"
 #include "signer/dsse.h"
 #include "signer/package_signing.h"
@@ -364,7 +365,8 @@ int VerifyCmd(const Options& o) {
   }
   ProgressPrinter progress("hashing");
   if (o.deep) vo.progress = progress.Callback();
-  Verdict v = signer::VerifyPackage(FileSystem::Default(), format::ParsePackageRef(o.package), *trusted, vo);
+  // DIR[:REF], where REF may itself hold '/' and ':' in a package store.
+  Verdict v = signer::VerifyPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package), *trusted, vo);
   if (o.json) PrintJson(v.ToJson());
   else PrintVerdict(v);
   if (!v.ok()) {
@@ -405,7 +407,7 @@ Status SavePolicy(const std::string& path, const Policy& p, bool exclusive) {
 }
 
 int PolicyNew(const Options& o) {
-  auto pkg = format::LoadPackage(FileSystem::Default(), format::ParsePackageRef(o.package));
+  auto pkg = format::LoadPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package));
   if (!pkg.ok()) return ReportError(pkg.status(), o.json);
   Policy p;
   p.subject = signer::SubjectOf(pkg->manifest, pkg->manifest_blob.digest);
@@ -535,7 +537,7 @@ int PolicyAttach(const Options& o) {
 int ExportBundle(const Options& o) {
   auto key = signer::LoadPublicKey(FileSystem::Default(), o.key, Passphrases());
   if (!key.ok()) return ReportError(key.status(), o.json);
-  auto pkg = format::LoadPackage(FileSystem::Default(), format::ParsePackageRef(o.package));
+  auto pkg = format::LoadPackage(FileSystem::Default(), distribution::ResolveStoreRef(FileSystem::Default(), o.package));
   if (!pkg.ok()) return ReportError(pkg.status(), o.json);
   auto envs = signer::LoadEnvelopes(*pkg, o.role);
   if (!envs.ok()) return ReportError(envs.status(), o.json);

@@ -24,6 +24,10 @@ struct VerifyOptions {
   UnixSeconds now = 0;                          // expiry is judged at this time
   std::vector<SignedRoot> root_updates;         // newer root versions to walk to
   bool deep = false;                            // re-hash every pack
+  // metadata_only skips package.packs-present (noted instead): `arca pull`
+  // verifies the documents in a staging layout before any pack is
+  // downloaded, then hashes each pack as it arrives. Ignored with deep.
+  bool metadata_only = false;
   std::vector<crypto::PublicKey> countersigners;  // auditors whose countersignatures must verify as trusted
   std::size_t threads = 0;                      // for --deep; 0 = hardware concurrency
   format::ProgressFn progress;                  // --deep progress (bytes hashed)

@@ -1,0 +1,342 @@
+#include "client/registry_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file_system.h"
+#include "base/time.h"
+#include "client/output.h"
+#include "distribution/config.h"
+#include "distribution/registry_client.h"
+#include "distribution/store.h"
+#include "distribution/transfer.h"
+
+namespace arca::client {
+namespace {
+
+using distribution::Paths;
+
+struct Options {
+  std::string registry;
+  std::string token;
+  bool token_stdin = false;
+  std::string namespace_name;
+  std::string root_file;
+  bool replace = false;
+  std::string package;
+  std::string reference;
+  std::string store;
+  bool insecure = false;
+  std::string ca_cert;
+  std::size_t threads = 4;
+  std::string limit_rate;
+  std::string chunk_size = "16M";
+  bool json = false;
+};
+
+Result<distribution::ClientOptions> ClientOptionsFor(const Options& o, const Paths& paths, const std::string& registry) {
+  distribution::ClientOptions c;
+  c.registry = registry;
+  c.insecure = o.insecure;
+  c.ca_cert = o.ca_cert;
+  if (!o.limit_rate.empty()) {
+    ARCA_ASSIGN_OR_RETURN(c.limit_rate_bytes_per_s, ParseSize(o.limit_rate));
+  }
+  ARCA_ASSIGN_OR_RETURN(auto creds, distribution::LoadCredentials(FileSystem::Default(), paths));
+  auto it = creds.find(registry);
+  if (it != creds.end()) c.token = it->second;
+  return c;
+}
+
+Result<std::string> StoreDir(const Options& o, const Paths& paths) { return o.store.empty() ? paths.default_store() : o.store; }
+
+// Store references: "namespace/name:tag", "namespace/name@sha256:..", or a
+// full remote reference (its host is dropped).
+std::string LocalRefName(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash != std::string::npos) {
+    std::string head = text.substr(0, slash);
+    if (head.find_first_of(".:[") != std::string::npos || head == "localhost") {
+      auto ref = distribution::ParseReference(text);
+      if (ref.ok()) return ref->LocalName();
+    }
+  }
+  return text;
+}
+
+int Login(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  Status v = distribution::ValidateRegistryHost(o.registry);
+  if (!v.ok()) return ReportError(v, o.json);
+  std::string token = o.token;
+  if (o.token_stdin) {
+    if (!token.empty()) return ReportError(InvalidArgumentError("give --token or --token-stdin, not both"), o.json);
+    std::getline(std::cin, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == '\n')) token.pop_back();
+  }
+  if (token.empty()) return ReportError(InvalidArgumentError("a token is needed: --token TOKEN or --token-stdin"), o.json);
+  Status s = distribution::StoreCredential(FileSystem::Default(), *paths, o.registry, token);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) PrintJson({{"registry", o.registry}, {"credentials", paths->credentials_file()}});
+  else std::printf("stored a token for %s in %s (mode 0600)\n", o.registry.c_str(), paths->credentials_file().c_str());
+  return 0;
+}
+
+int TrustAdd(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  auto bytes = ReadFileBounded(FileSystem::Default(), o.root_file, signer::kMaxRootBytes);
+  if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
+  auto r = distribution::AddTrustedRoot(FileSystem::Default(), *paths, o.namespace_name, *bytes, NowUnixSeconds(), o.replace);
+  if (!r.ok()) return ReportError(r.status().WithContext(o.root_file), o.json);
+  const signer::Root& root = r->root.root;
+  if (o.json) {
+    PrintJson({{"namespace", root.namespace_name}, {"version", root.version}, {"threshold", root.threshold},
+               {"keys", root.keys.size()}, {"path", r->path}});
+  } else {
+    std::printf("trusting namespace %s: root version %llu, %llu of %zu keys (%s)\n", root.namespace_name.c_str(),
+                static_cast<unsigned long long>(root.version), static_cast<unsigned long long>(root.threshold), root.keys.size(),
+                r->path.c_str());
+  }
+  return 0;
+}
+
+int TrustLs(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  auto roots = distribution::ListTrustedRoots(FileSystem::Default(), *paths);
+  if (!roots.ok()) return ReportError(roots.status(), o.json);
+  Json out = Json::array();
+  for (const auto& r : *roots) {
+    Json keys = Json::array();
+    for (const auto& [id, k] : r.root.root.keys) keys.push_back(id);
+    out.push_back({{"namespace", r.namespace_name}, {"version", r.root.root.version}, {"threshold", r.root.root.threshold},
+                   {"keys", keys}, {"path", r.path}});
+    if (!o.json) {
+      std::printf("%-24s version %llu, %llu of %zu keys\n", r.namespace_name.c_str(),
+                  static_cast<unsigned long long>(r.root.root.version), static_cast<unsigned long long>(r.root.root.threshold),
+                  r.root.root.keys.size());
+    }
+  }
+  if (o.json) PrintJson(out);
+  else if (roots->empty()) std::printf("no trusted namespaces (arca trust add NAMESPACE ROOT.json)\n");
+  return 0;
+}
+
+int TrustRm(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  Status s = distribution::RemoveTrustedRoot(FileSystem::Default(), *paths, o.namespace_name);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) PrintJson({{"namespace", o.namespace_name}, {"removed", true}});
+  else std::printf("no longer trusting namespace %s\n", o.namespace_name.c_str());
+  return 0;
+}
+
+int PushCmd(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  auto ref = distribution::ParseReference(o.reference);
+  if (!ref.ok()) return ReportError(ref.status(), o.json);
+  auto copts = ClientOptionsFor(o, *paths, ref->registry);
+  if (!copts.ok()) return ReportError(copts.status(), o.json);
+  ProgressPrinter progress("pushing");
+  distribution::TransferOptions to;
+  to.threads = o.threads;
+  auto chunk = ParseSize(o.chunk_size);
+  if (!chunk.ok()) return ReportError(chunk.status(), o.json);
+  if (*chunk < 4096 || *chunk > (1ull << 30)) return ReportError(InvalidArgumentError("--chunk-size must be between 4K and 1G"), o.json);
+  to.chunk_bytes = *chunk;
+  to.progress = progress.Callback();
+  auto r = distribution::Push(FileSystem::Default(), *paths, distribution::ResolveStoreRef(FileSystem::Default(), o.package), *ref,
+                              *copts, to);
+  if (!r.ok()) return ReportError(r.status(), o.json);
+  if (o.json) {
+    PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"blobs_uploaded", r->blobs_uploaded},
+               {"blobs_skipped", r->blobs_skipped}, {"bytes_uploaded", r->bytes_uploaded}});
+  } else {
+    std::printf("pushed %s (%s): %llu blobs uploaded (%s), %llu already there\n", r->reference.c_str(), r->digest.c_str(),
+                static_cast<unsigned long long>(r->blobs_uploaded), HumanBytes(r->bytes_uploaded).c_str(),
+                static_cast<unsigned long long>(r->blobs_skipped));
+  }
+  return 0;
+}
+
+int PullCmd(const Options& o) {
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  auto ref = distribution::ParseReference(o.reference);
+  if (!ref.ok()) return ReportError(ref.status(), o.json);
+  // Trust first: with no root for the namespace nothing is fetched or written.
+  auto trusted = distribution::LoadTrustedRoot(FileSystem::Default(), *paths, ref->namespace_name());
+  if (!trusted.ok()) return ReportError(trusted.status(), o.json);
+  auto copts = ClientOptionsFor(o, *paths, ref->registry);
+  if (!copts.ok()) return ReportError(copts.status(), o.json);
+  auto store = StoreDir(o, *paths);
+  if (!store.ok()) return ReportError(store.status(), o.json);
+  if (o.store.empty()) {
+    Status m = distribution::MakeDirs(FileSystem::Default(), paths->data_dir, 0700);
+    if (!m.ok()) return ReportError(m, o.json);
+  }
+  ProgressPrinter progress("pulling");
+  distribution::TransferOptions to;
+  to.threads = o.threads;
+  to.progress = progress.Callback();
+  Verdict verdict;
+  auto r = distribution::Pull(FileSystem::Default(), *ref, *store, trusted->root, *copts, to, &verdict);
+  if (!r.ok()) {
+    for (const auto& c : verdict.checks()) {
+      if (!c.passed) std::fprintf(stderr, "  FAIL %-34s %s\n", c.name.c_str(), c.detail.c_str());
+    }
+    return ReportError(r.status(), o.json);
+  }
+  if (o.json) {
+    PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"bytes_downloaded", r->bytes_downloaded},
+               {"bytes_total", r->bytes_total}, {"blobs_downloaded", r->blobs_downloaded}, {"blobs_present", r->blobs_present},
+               {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name}});
+  } else {
+    std::printf("verified and installed %s:%s as %s in %s\n  manifest %s; downloaded %s of %s (%llu blobs, %llu already present)\n",
+                r->name.c_str(), r->version.c_str(), r->ref_name.c_str(), store->c_str(), r->digest.c_str(),
+                HumanBytes(r->bytes_downloaded).c_str(), HumanBytes(r->bytes_total).c_str(),
+                static_cast<unsigned long long>(r->blobs_downloaded), static_cast<unsigned long long>(r->blobs_present));
+  }
+  return 0;
+}
+
+Result<distribution::Store> OpenStore(const Options& o) {
+  ARCA_ASSIGN_OR_RETURN(Paths paths, distribution::PathsFromEnvironment());
+  ARCA_ASSIGN_OR_RETURN(std::string dir, StoreDir(o, paths));
+  return distribution::Store::Open(FileSystem::Default(), dir, /*create=*/false);
+}
+
+int LsCmd(const Options& o) {
+  auto store = OpenStore(o);
+  if (!store.ok()) {
+    if (store.status().code() == StatusCode::kNotFound) {
+      if (o.json) PrintJson(Json::array());
+      else std::printf("the store is empty (%s)\n", store.status().message().c_str());
+      return 0;
+    }
+    return ReportError(store.status(), o.json);
+  }
+  auto entries = store->List();
+  if (!entries.ok()) return ReportError(entries.status(), o.json);
+  Json out = Json::array();
+  for (const auto& e : *entries) {
+    out.push_back({{"reference", e.ref_name}, {"digest", e.manifest.digest}, {"size", e.total_bytes}, {"source", e.source},
+                   {"complete", e.complete}});
+    if (!o.json) {
+      std::printf("%-40s %s %10s%s\n", e.ref_name.c_str(), e.manifest.digest.c_str(), HumanBytes(e.total_bytes).c_str(),
+                  e.complete ? "" : "  (INCOMPLETE: blobs missing)");
+    }
+  }
+  if (o.json) PrintJson(out);
+  return 0;
+}
+
+int RmCmd(const Options& o) {
+  auto store = OpenStore(o);
+  if (!store.ok()) return ReportError(store.status(), o.json);
+  std::string name = LocalRefName(o.reference);
+  Status s = store->RemoveEntry(name);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) PrintJson({{"reference", name}, {"removed", true}});
+  else std::printf("removed %s (arca gc frees its blobs)\n", name.c_str());
+  return 0;
+}
+
+int GcCmd(const Options& o) {
+  auto store = OpenStore(o);
+  if (!store.ok()) return ReportError(store.status(), o.json);
+  auto r = store->Gc();
+  if (!r.ok()) return ReportError(r.status(), o.json);
+  if (o.json) {
+    PrintJson({{"blobs_deleted", r->blobs_deleted}, {"bytes_freed", r->bytes_freed}, {"temp_files_deleted", r->temp_files_deleted},
+               {"blobs_kept", r->blobs_kept}});
+  } else {
+    std::printf("deleted %llu unreferenced blobs and %llu temporary files, freed %s; %llu blobs in use\n",
+                static_cast<unsigned long long>(r->blobs_deleted), static_cast<unsigned long long>(r->temp_files_deleted),
+                HumanBytes(r->bytes_freed).c_str(), static_cast<unsigned long long>(r->blobs_kept));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddRegistryCommands(CLI::App& app, Command* run) {
+  auto o = std::make_shared<Options>();
+  auto json = [&](CLI::App* c) { c->add_flag("--json", o->json, "Print the result as JSON"); };
+  auto net = [&](CLI::App* c) {
+    c->add_flag("--insecure", o->insecure, "Plain HTTP even for a non-loopback registry");
+    c->add_option("--ca-cert", o->ca_cert, "Extra CA certificate bundle (PEM) for HTTPS");
+    c->add_option("--threads", o->threads, "Blobs transferred at once")->capture_default_str()->check(CLI::Range(1, 64));
+    c->add_option("--limit-rate", o->limit_rate, "Cap each connection at this many bytes per second (e.g. 10M)");
+  };
+  auto store = [&](CLI::App* c) {
+    c->add_option("--store", o->store, "Package store (default: $XDG_DATA_HOME/arca/store)");
+  };
+
+  auto* login = app.add_subcommand("login", "Store a registry token (credentials.json, mode 0600)");
+  login->add_option("registry", o->registry, "Registry HOST:PORT")->required();
+  login->add_option("--token", o->token, "Token (prefer --token-stdin: command lines are visible to other users)");
+  login->add_flag("--token-stdin", o->token_stdin, "Read the token from the first line of stdin");
+  json(login);
+  login->callback([run, o] { *run = [o] { return Login(*o); }; });
+
+  auto* trust = app.add_subcommand("trust", "Namespace roots trusted for pulls (configured out of band)");
+  trust->require_subcommand(1);
+  auto* tadd = trust->add_subcommand("add", "Trust a namespace root (it must verify against its own threshold)");
+  tadd->add_option("namespace", o->namespace_name, "Namespace (e.g. acme)")->required();
+  tadd->add_option("root", o->root_file, "Root file (arca root init)")->required();
+  tadd->add_flag("--replace", o->replace, "Replace a different root already trusted for the namespace");
+  json(tadd);
+  tadd->callback([run, o] { *run = [o] { return TrustAdd(*o); }; });
+  auto* tls = trust->add_subcommand("ls", "List trusted namespaces");
+  json(tls);
+  tls->callback([run, o] { *run = [o] { return TrustLs(*o); }; });
+  auto* trm = trust->add_subcommand("rm", "Stop trusting a namespace");
+  trm->add_option("namespace", o->namespace_name, "Namespace")->required();
+  json(trm);
+  trm->callback([run, o] { *run = [o] { return TrustRm(*o); }; });
+
+  auto* push = app.add_subcommand("push", "Upload a sealed package to an OCI registry (only the blobs it lacks)");
+  push->add_option("package", o->package, "Package DIR[:REF]")->required();
+  push->add_option("reference", o->reference, "HOST:PORT/namespace/name:tag")->required();
+  push->add_option("--chunk-size", o->chunk_size, "Upload blobs in chunks of this size; an interrupted push resumes after the last chunk the registry acknowledged")
+      ->capture_default_str();
+  net(push);
+  json(push);
+  push->callback([run, o] { *run = [o] { return PushCmd(*o); }; });
+
+  auto* pull = app.add_subcommand("pull", "Verify and install a package from a registry into the local store");
+  pull->add_option("reference", o->reference, "HOST:PORT/namespace/name:tag or ...@sha256:HEX")->required();
+  store(pull);
+  net(pull);
+  json(pull);
+  pull->callback([run, o] { *run = [o] { return PullCmd(*o); }; });
+
+  auto* ls = app.add_subcommand("ls", "List the packages in the local store");
+  store(ls);
+  json(ls);
+  ls->callback([run, o] { *run = [o] { return LsCmd(*o); }; });
+
+  auto* rm = app.add_subcommand("rm", "Remove a package from the local store's index (arca gc frees its blobs)");
+  rm->add_option("reference", o->reference, "namespace/name:tag (as arca ls prints it)")->required();
+  store(rm);
+  json(rm);
+  rm->callback([run, o] { *run = [o] { return RmCmd(*o); }; });
+
+  auto* gc = app.add_subcommand("gc", "Delete blobs no package in the store references, and stale temporary files");
+  store(gc);
+  json(gc);
+  gc->callback([run, o] { *run = [o] { return GcCmd(*o); }; });
+}
+
+}  // namespace arca::client
