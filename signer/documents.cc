@@ -1,4 +1,5 @@
 #include "signer/documents.h"
+#include "signer/root.h"
 
 #include <algorithm>
 
@@ -333,9 +334,8 @@ Result<Countersign> CountersignFromStatement(const Statement& st) {
   ARCA_ASSIGN_OR_RETURN(std::string at, RequireString(st.predicate, "signedAt", where));
   ARCA_ASSIGN_OR_RETURN(UnixSeconds t, ParseRfc3339(at, where + ".signedAt"));
   ARCA_ASSIGN_OR_RETURN(std::string pem, RequireString(st.predicate, "publicKey", where));
-  auto key = crypto::PublicKey::FromPem(pem);
-  if (!key.ok()) return key.status().WithContext(where + ".publicKey");
-  return Countersign{std::move(note), t, std::move(*key)};
+  ARCA_ASSIGN_OR_RETURN(auto key, ParseDocumentKey(pem, where + ".publicKey"));
+  return Countersign{std::move(note), t, std::move(key)};
 }
 
 }  // namespace arca::signer

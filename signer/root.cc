@@ -15,6 +15,20 @@ Json KeyToJson(const crypto::PublicKey& key) {
   return {{"keytype", type}, {"scheme", scheme}, {"keyval", {{"public", key.ToPem()}}}};
 }
 
+}  // namespace
+
+Result<crypto::PublicKey> ParseDocumentKey(std::string_view pem, const std::string& where) {
+  auto key = crypto::PublicKey::FromPem(pem);
+  if (!key.ok()) return key.status().WithContext(where);
+  if (key->ToPem() != pem) {
+    return InvalidArgumentError(where + ": the PEM is not in canonical form (64-column base64 with zero padding bits, "
+                                "one trailing newline), so it is refused rather than re-encoded");
+  }
+  return std::move(*key);
+}
+
+namespace {
+
 Result<crypto::PublicKey> KeyFromJson(const Json& j, const std::string& where) {
   ARCA_RETURN_IF_ERROR(RejectUnknownFields(j, {"keytype", "scheme", "keyval"}, where));
   ARCA_ASSIGN_OR_RETURN(std::string type, RequireString(j, "keytype", where));
@@ -22,8 +36,8 @@ Result<crypto::PublicKey> KeyFromJson(const Json& j, const std::string& where) {
   ARCA_ASSIGN_OR_RETURN(const Json* keyval, RequireObject(j, "keyval", where));
   ARCA_RETURN_IF_ERROR(RejectUnknownFields(*keyval, {"public"}, where + ".keyval"));
   ARCA_ASSIGN_OR_RETURN(std::string pem, RequireString(*keyval, "public", where + ".keyval"));
-  auto key = crypto::PublicKey::FromPem(pem);
-  if (!key.ok()) return key.status().WithContext(where + ".keyval.public");
+  auto key = ParseDocumentKey(pem, where + ".keyval.public");
+  if (!key.ok()) return key.status();
   if (KeyTypeScheme(key->type()) != std::make_pair(type, scheme)) {
     return InvalidArgumentError(where + ": keytype/scheme \"" + type.substr(0, 40) + "\"/\"" + scheme.substr(0, 40) +
                                 "\" do not match the key, which is " + std::string(crypto::KeyTypeName(key->type())));

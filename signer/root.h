@@ -65,6 +65,14 @@ struct SignedRoot {
 // every root signature covers.
 Result<std::string> RootSignedBytes(const Root& root);
 
+// ParseDocumentKey parses a "PUBLIC KEY" PEM held in a signed document and
+// requires it to be exactly the canonical PEM of the key it decodes to
+// (what PublicKey::ToPem writes). OpenSSL's PEM reader ignores base64
+// padding bits and line layout, so without this a changed byte in a
+// document could leave its key, KeyId and signed bytes unchanged.
+// InvalidArgument naming `where`.
+Result<crypto::PublicKey> ParseDocumentKey(std::string_view pem, const std::string& where);
+
 // ParseRoot parses an untrusted root document strictly (unknown fields,
 // duplicate keys, a keyid that is not the SHA-256 of its key, a duplicate
 // signature keyid: InvalidArgument; over kMaxRootBytes: ResourceExhausted).
