@@ -2,7 +2,10 @@
 # Debian's python3-securesystemslib verifies the DSSE envelopes Arca stores
 # in a package (release: one per key; policy: one envelope, both keys), for
 # an Ed25519 and an ECDSA P-256 key, with PAE built by sslib_dsse_verify.py
-# from the DSSE spec; a flipped payload or signature bit is rejected. Runs
+# from the DSSE spec; a flipped payload or signature bit is rejected. It also
+# verifies a namespace root's signatures over the RFC 8785 form of "signed"
+# the script builds (not securesystemslib's OLPC encode_canonical, which
+# differs: specs/signing.md §9). Runs
 # /usr/bin/python3 (not a python3 earlier on PATH). Fails, never skips, when
 # the module is missing (scripts/setup.sh --test installs it).
 #   sslib_dsse_test.sh ARCA MAKE_MODEL
@@ -69,4 +72,19 @@ for field in payload sig; do
 done
 # The unflipped policy file verifies, so the rejections above are the flips'.
 $PY "$HERE/sslib_dsse_verify.py" "$W/policy.json" "$W/ec.pub" >/dev/null || fail "the policy file itself does not verify"
-echo "ok: securesystemslib verified Ed25519 and ECDSA P-256 release and policy signatures and rejected flipped payload and signature bits"
+
+# A 2-of-2 root: its signatures verify over RFC 8785 bytes built independently.
+"$ARCA" root init acme --key "$W/ed.pub" --key "$W/ec.pub" --threshold 2 --sign "$W/ed.key" --sign "$W/ec.key" \
+  --expires 2031-01-01 -o "$W/root.json" >/dev/null
+for k in ed ec; do
+  $PY "$HERE/sslib_dsse_verify.py" --root "$W/root.json" "$W/$k.pub" >"$W/out" 2>&1 ||
+    fail "securesystemslib rejected $k's root signature: $(cat "$W/out")"
+done
+$PY - "$W/root.json" "$W/bad-root.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); r["signed"]["threshold"] = 1; json.dump(r, open(sys.argv[2], "w"))
+PY
+if $PY "$HERE/sslib_dsse_verify.py" --root "$W/bad-root.json" "$W/ed.pub" >/dev/null 2>&1; then
+  fail "securesystemslib accepted a root whose threshold was lowered after signing"
+fi
+echo "ok: securesystemslib verified Ed25519 and ECDSA P-256 release, policy and root signatures and rejected flipped payload and signature bits and a changed root"

@@ -7,11 +7,16 @@ no DSSE module: this script builds PAE itself from the DSSE spec
     PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body
 
     sslib_dsse_verify.py ENVELOPE.json PUBKEY.pem
+    sslib_dsse_verify.py --root ROOT.json PUBKEY.pem
 
 Every signature whose keyid is PUBKEY's id (hex SHA-256 of its SPKI DER,
-specs/signing.md §2) is checked with SSlibKey.verify_signature. Prints
-VERIFIED N, or REJECTED and the reason; exit 0 only when at least one such
-signature exists and all verify. Run with /usr/bin/python3 (Debian's module).
+specs/signing.md §2) is checked with SSlibKey.verify_signature: over the
+PAE of an envelope, or with --root over the RFC 8785 canonical JSON of the
+root's "signed" object, built here (specs/signing.md §5). Not with
+securesystemslib's encode_canonical: that is OLPC canonical JSON, which
+writes the PEM keys' newlines raw where RFC 8785 writes "\\n". Prints VERIFIED N,
+or REJECTED and the reason; exit 0 only when at least one such signature
+exists and all verify. Run with /usr/bin/python3 (Debian's module).
 """
 
 import base64
@@ -47,11 +52,19 @@ def sslib_key(pem):
 
 
 def main():
-    env = json.load(open(sys.argv[1]))
-    key = sslib_key(open(sys.argv[2], "rb").read())
-    data = pae(env["payloadType"], b64decode(env["payload"]))
+    args = sys.argv[1:]
+    root = args[0] == "--root"
+    if root:
+        args = args[1:]
+    doc = json.load(open(args[0]))
+    key = sslib_key(open(args[1], "rb").read())
+    if root:
+        # RFC 8785 for Arca's documents (ASCII keys, strings, integers).
+        data = json.dumps(doc["signed"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    else:
+        data = pae(doc["payloadType"], b64decode(doc["payload"]))
     n = 0
-    for s in env["signatures"]:
+    for s in doc["signatures"]:
         if s.get("keyid") != key.keyid:
             continue
         try:
