@@ -24,6 +24,13 @@ Result<crypto::PublicKey> KeyFromJson(const Json& j, const std::string& where) {
   ARCA_ASSIGN_OR_RETURN(std::string pem, RequireString(*keyval, "public", where + ".keyval"));
   auto key = crypto::PublicKey::FromPem(pem);
   if (!key.ok()) return key.status().WithContext(where + ".keyval.public");
+  // OpenSSL's PEM reader ignores non-zero unused bits in the last base64
+  // group (and tolerates other variations), so several texts decode to one
+  // key. Signatures cover the re-serialized form, so such a change would
+  // verify: demand the one canonical text, so a changed byte is refused.
+  if (key->ToPem() != pem) {
+    return InvalidArgumentError(where + ".keyval.public is not the canonical PEM of its key (as `arca key pub` prints it)");
+  }
   if (KeyTypeScheme(key->type()) != std::make_pair(type, scheme)) {
     return InvalidArgumentError(where + ": keytype/scheme \"" + type.substr(0, 40) + "\"/\"" + scheme.substr(0, 40) +
                                 "\" do not match the key, which is " + std::string(crypto::KeyTypeName(key->type())));

@@ -89,6 +89,28 @@ TEST_F(RootTest, EveryFlippedByteIsRefused) {
   EXPECT_EQ(accepted, 0);
 }
 
+// Regression (found by EveryFlippedByteIsRefused failing about half its runs):
+// OpenSSL's PEM reader ignores the unused low bits of the last base64
+// character before padding, so setting one gave a different document that
+// decoded to the same key and still verified. Deterministic here: set the
+// lowest unused bit of the character before "=" in every key's PEM (Ed25519
+// SPKI: 44 bytes, one "=", 2 unused bits; P-256: 91 bytes, "==", 4).
+TEST_F(RootTest, NonCanonicalPemWithTheSameKeyIsRefused) {
+  std::string text = SerializeRoot(MakeRoot(1, {0, 1}, 2, {0, 1})).value();
+  int changed = 0;
+  for (std::size_t at = text.find("=\\n-----END"); at != std::string::npos; at = text.find("=\\n-----END", at + 1)) {
+    std::size_t last = at;
+    while (text[last - 1] == '=') --last;
+    char c = text[last - 1];
+    ASSERT_TRUE((c >= 'A' && c <= 'Y') || (c >= 'a' && c <= 'y') || (c >= '0' && c <= '8')) << c;
+    std::string t = text;
+    t[last - 1] = char(c + 1);  // the value's lowest bit: unused in the canonical encoding, so zero there
+    EXPECT_THAT(ParseRoot(AsBytes(t)), HasCodeAndMessage(StatusCode::kInvalidArgument, "not the canonical PEM")) << t;
+    ++changed;
+  }
+  EXPECT_EQ(changed, 2);
+}
+
 TEST_F(RootTest, RotationSignedByOldAndNewThresholdsIsWalked) {
   SignedRoot v1 = MakeRoot(1, {0, 1, 2}, 2, {0, 1});
   SignedRoot v2 = MakeRoot(2, {1, 2, 3}, 2, {0, 1, 3});  // old: 0,1; new: 1,3
