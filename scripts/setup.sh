@@ -16,6 +16,8 @@ TEST_PKGS=(
   skopeo docker-registry zstd       # real OCI tools for interop tests
   softhsm2                          # a real PKCS#11 token for signer tests
   swtpm swtpm-tools tpm2-tools      # a real TPM 2.0 for the runtime's --tee tpm tests
+  nodejs npm                        # @sigstore/verify (tests/interop, npm ci below)
+  python3-securesystemslib          # an independent DSSE verifier (tests/interop)
 )
 
 BENCH_PKGS=(
@@ -31,18 +33,35 @@ for arg in "$@"; do
   esac
 done
 
+# A package counts as present when installed or provided by an installed one
+# (a NodeSource nodejs provides, and conflicts with, Debian's npm).
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null | awk '$1 == "ii" { $1 = ""; print }' |
+  tr ',' ' ' | sed -E 's/\([^)]*\)//g' | tr -s ' \n' ' ') "
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || [[ $provided == *" $p "* ]] ||
+    missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [[ $(id -u) != 0 ]]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  SUDO=sudo
+
+# npm test tools: tests/interop/package-lock.json, installed only when
+# node_modules is missing or was installed from another lock file.
+if [[ ${1:-} == --test ]]; then
+  interop="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
+  stamp="$interop/node_modules/.arca-lock-sha256"
+  want=$(sha256sum "$interop/package-lock.json" | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "setup: npm ci in tests/interop" >&2
+    (cd "$interop" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
+    echo "$want" >"$stamp"
+  fi
 fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
