@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
 #include "attest/internal/x509.h"
 #include "attest/snp.h"
@@ -388,12 +389,12 @@ struct ParsedPool {
 
 Status LoadPool(const EvidenceBundle& b, ParsedPool* p) {
   for (std::size_t i = 0; i < b.certificates.size(); ++i) {
-    ARCA_ASSIGN_OR_RETURN(X509Ptr c, internal::ParseCertificateDer(b.certificates[i], "bundle certificates[" + std::to_string(i) + "]"));
+    ARCA_ASSIGN_OR_RETURN(X509Ptr c, internal::CachedCertificateDer(b.certificates[i], "bundle certificates[" + std::to_string(i) + "]"));
     p->cert_ptrs.push_back(c.get());
     p->certs.push_back(std::move(c));
   }
   for (std::size_t i = 0; i < b.crls.size(); ++i) {
-    ARCA_ASSIGN_OR_RETURN(X509CrlPtr c, internal::ParseCrl(b.crls[i], "bundle crls[" + std::to_string(i) + "]"));
+    ARCA_ASSIGN_OR_RETURN(X509CrlPtr c, internal::CachedCrl(b.crls[i], "bundle crls[" + std::to_string(i) + "]"));
     p->crl_ptrs.push_back(c.get());
     p->crls.push_back(std::move(c));
   }

@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
+#include "attest/internal/extensions.h"
 #include "attest/internal/json_raw.h"
 #include "attest/internal/le_codec.h"
 #include "attest/internal/x509.h"
@@ -112,73 +115,6 @@ void ParseTdReport(const std::uint8_t* p, bool v15, TdReport* b) {
 
 void ParseSgxReportBody(const std::uint8_t* p, SgxReportBody* r) { SgxReportBodyFields(*r, internal::LeReader{p}); }
 
-// PckExtensions are the Intel SGX extensions of a PCK certificate
-// (OID 1.2.840.113741.1.13.1, "SGX PCK Certificate and CRL Profile").
-struct PckExtensions {
-  std::array<int, 16> comp_svn{};
-  int pcesvn = -1;
-  Bytes cpusvn;
-  Bytes fmspc;
-  Bytes pceid;
-};
-
-Result<PckExtensions> ReadPckExtensions(const X509* cert) {
-  int idx = -1;
-  for (int i = 0; i < X509_get_ext_count(cert); ++i) {
-    char oid[80];
-    if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(X509_get_ext(cert, i)), 1) > 0 &&
-        std::string(oid) == "1.2.840.113741.1.13.1") {
-      idx = i;
-    }
-  }
-  if (idx < 0) return InvalidArgumentError("PCK certificate: no SGX extension 1.2.840.113741.1.13.1");
-  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
-  ByteSpan value(ASN1_STRING_get0_data(data), std::size_t(ASN1_STRING_length(data)));
-  internal::DerReader outer(value);
-  ARCA_ASSIGN_OR_RETURN(ByteSpan seq, outer.Expect(0x30, "SGX extension"));
-  PckExtensions x;
-  x.comp_svn.fill(-1);
-  internal::DerReader items(seq);
-  while (!items.done()) {
-    ARCA_ASSIGN_OR_RETURN(ByteSpan item, items.Expect(0x30, "SGX extension item"));
-    internal::DerReader ir(item);
-    ARCA_ASSIGN_OR_RETURN(ByteSpan oid_c, ir.Expect(0x06, "SGX extension OID"));
-    ARCA_ASSIGN_OR_RETURN(std::string oid, internal::DerOidToText(oid_c));
-    ARCA_ASSIGN_OR_RETURN(internal::DerTlv val, ir.Next());
-    if (oid == "1.2.840.113741.1.13.1.2") {
-      internal::DerReader tr(val.value);
-      while (!tr.done()) {
-        ARCA_ASSIGN_OR_RETURN(ByteSpan t, tr.Expect(0x30, "SGX TCB item"));
-        internal::DerReader tir(t);
-        ARCA_ASSIGN_OR_RETURN(ByteSpan toid_c, tir.Expect(0x06, "SGX TCB OID"));
-        ARCA_ASSIGN_OR_RETURN(std::string toid, internal::DerOidToText(toid_c));
-        ARCA_ASSIGN_OR_RETURN(internal::DerTlv tv, tir.Next());
-        const std::string p = "1.2.840.113741.1.13.1.2.";
-        if (toid.rfind(p, 0) != 0) continue;
-        int n = std::atoi(toid.c_str() + p.size());
-        if (n >= 1 && n <= 16) {
-          ARCA_ASSIGN_OR_RETURN(std::uint32_t svn, internal::DerSmallUint(tv.value, "PCK TCB component"));
-          x.comp_svn[n - 1] = int(svn);
-        } else if (n == 17) {
-          ARCA_ASSIGN_OR_RETURN(std::uint32_t svn, internal::DerSmallUint(tv.value, "PCK PCESVN"));
-          x.pcesvn = int(svn);
-        } else if (n == 18) {
-          x.cpusvn.assign(tv.value.begin(), tv.value.end());
-        }
-      }
-    } else if (oid == "1.2.840.113741.1.13.1.3") {
-      x.pceid.assign(val.value.begin(), val.value.end());
-    } else if (oid == "1.2.840.113741.1.13.1.4") {
-      x.fmspc.assign(val.value.begin(), val.value.end());
-    }
-  }
-  for (int i = 0; i < 16; ++i)
-    if (x.comp_svn[i] < 0) return InvalidArgumentError("PCK certificate: SGX TCB component " + std::to_string(i + 1) + " missing");
-  if (x.pcesvn < 0) return InvalidArgumentError("PCK certificate: PCESVN missing");
-  if (x.fmspc.size() != 6) return InvalidArgumentError("PCK certificate: FMSPC expected 6 bytes, got " + std::to_string(x.fmspc.size()));
-  return x;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -209,7 +145,7 @@ std::string Converge(const std::string& platform, const std::string& component) 
 // Signed JSON collateral: finds the signing certificate in the pool, checks
 // its chain, the signature over the raw bytes and the issue/next window.
 struct SignedJson {
-  Json value;
+  std::shared_ptr<const Json> value;  // shared with the parse memo: immutable
   const X509* signer = nullptr;
 };
 
@@ -229,7 +165,13 @@ Status VerifySignedJson(const std::string& what, const std::string& raw, const B
     if (X509_check_ca(const_cast<X509*>(c)) != 0) continue;
     EVP_PKEY* key = X509_get0_pubkey(c);
     if (!key || !EVP_PKEY_is_a(key, "EC")) continue;
-    if (!internal::VerifySignature(key, EVP_sha256(), AsBytes(raw), der, 0, what).ok()) continue;
+    // Collateral signatures are memoized (pure facts of key, bytes and
+    // signature; internal/cache.h); the quote's own signatures never are.
+    internal::SignatureFact fact = internal::MakeSignatureFact("tdx collateral ecdsa-p256-sha256", key, AsBytes(raw), sig);
+    std::optional<bool> known = internal::RecallSignature(fact);
+    bool verifies = known ? *known : internal::VerifySignature(key, EVP_sha256(), AsBytes(raw), der, 0, what).ok();
+    if (!known) internal::RememberSignature(fact, verifies);
+    if (!verifies) continue;
     chain = internal::BuildChain(c, pool, anchors, t, policy);
     if (chain.ok()) {
       signer = c;
@@ -243,8 +185,8 @@ Status VerifySignedJson(const std::string& what, const std::string& raw, const B
                                        "certificate in the bundle");
   }
   v->Pass(check + ".signature", "ECDSA P-256 over the served bytes by " + chain->Describe());
-  ARCA_ASSIGN_OR_RETURN(Json j, ParseJson(raw, what));
-  if (!j.is_object()) return InvalidArgumentError(what + ": expected a JSON object");
+  ARCA_ASSIGN_OR_RETURN(std::shared_ptr<const Json> j, internal::CachedJson(raw, what));
+  if (!j->is_object()) return InvalidArgumentError(what + ": expected a JSON object");
   out->value = std::move(j);
   out->signer = signer;
   return Status::Ok();
@@ -484,7 +426,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
   }
 
   // 3. PCK chain from the quote's certification data to the Intel root.
-  auto pck_certs = internal::ParseCertificates(q.pck_cert_chain, "PCK certificate chain");
+  auto pck_certs = internal::CachedCertificates(q.pck_cert_chain, "PCK certificate chain");
   if (!pck_certs.ok() || pck_certs->empty()) {
     v->Fail("tdx.pck.chain", pck_certs.ok() ? InvalidArgumentError("PCK chain empty") : pck_certs.status());
     return;
@@ -554,7 +496,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
     }
   }
 
-  auto pck_ext = ReadPckExtensions(pck);
+  auto pck_ext = internal::ReadPckExtensions(pck);
   if (!pck_ext.ok()) {
     v->Fail("tdx.pck.extensions", pck_ext.status());
     return;
@@ -578,7 +520,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
 
   std::string platform_status, qe_status, module_status;
   try {
-    const Json& ti = tcb.value;
+    const Json& ti = *tcb.value;
     v->Record("tdx.tcb_info.freshness", CheckWindow("TCB info", ti, t),
               "issueDate " + ti.value("issueDate", "") + " <= time < nextUpdate " + ti.value("nextUpdate", ""));
     c["tdx"]["tcbEvaluationDataNumber"] = ti.value("tcbEvaluationDataNumber", Json(nullptr));
@@ -597,7 +539,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
     v->Record("tdx.tcb_info.fmspc", fm, "fmspc " + fmspc);
 
     // QE identity: window, identity match, QE TCB level.
-    const Json& qi = qeid.value;
+    const Json& qi = *qeid.value;
     v->Record("tdx.qe_identity.freshness", CheckWindow("QE identity", qi, t),
               "issueDate " + qi.value("issueDate", "") + " <= time < nextUpdate " + qi.value("nextUpdate", ""));
     Status qm = [&]() -> Status {

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
 
 namespace arca::attest::internal {
@@ -23,7 +24,10 @@ std::string NameEntry(const X509_NAME* name) {
   return buf;
 }
 
-bool SameDer(const X509* a, const X509* b) { return CertDer(a) == CertDer(b); }
+// SameDer: X509_cmp (cached SHA-1 of the DER, then the TBS encoding) is
+// the cheap filter for the common "different" answer; equality is
+// confirmed on the whole DER, so it never rests on SHA-1.
+bool SameDer(const X509* a, const X509* b) { return X509_cmp(a, b) == 0 && CertDer(a) == CertDer(b); }
 
 }  // namespace
 
@@ -163,12 +167,7 @@ Status CheckSignatureAlgorithm(const X509* cert, const ChainPolicy& policy) {
   return Status::Ok();
 }
 
-bool SignedBy(const X509* cert, const X509* issuer) {
-  EVP_PKEY* key = X509_get0_pubkey(issuer);
-  bool ok = key && X509_verify(const_cast<X509*>(cert), key) == 1;
-  ERR_clear_error();
-  return ok;
-}
+bool SignedBy(const X509* cert, const X509* issuer) { return CertSignedBy(cert, issuer); }
 
 }  // namespace
 
@@ -238,8 +237,7 @@ Status CheckCrl(const X509_CRL* crl, const X509* issuer, const X509* subject, Un
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
     return UnauthenticatedError(w + ": issuer expected " + CommonName(issuer) + ", got another name");
   }
-  if (X509_CRL_verify(const_cast<X509_CRL*>(crl), X509_get0_pubkey(issuer)) != 1) {
-    ERR_clear_error();
+  if (!CrlSignedBy(crl, issuer)) {
     return UnauthenticatedError(w + ": signature by " + CommonName(issuer) + " does not verify");
   }
   auto tu = Asn1TimeToUnix(X509_CRL_get0_lastUpdate(crl));
