@@ -328,15 +328,32 @@ Bytes SerializeSgxReportBody(const SgxReportBody& r) {
   return out;
 }
 
+std::size_t TdxSignedSize(const TdxQuote& q) {
+  return 48 + (q.version == 5 ? 6 : 0) + (q.body.is_v15 ? 648 : 584);
+}
+
 Result<Bytes> SerializeTdxQuote(const TdxQuote& q) {
-  if (q.version != 4) return InvalidArgumentError("TDX quote serializer: version expected 4, got " + std::to_string(q.version));
-  if (q.body.is_v15) return InvalidArgumentError("TDX quote serializer: a v4 quote carries a TD report 1.0, got 1.5");
+  if (q.version != 4 && q.version != 5) {
+    return InvalidArgumentError("TDX quote serializer: version expected 4 or 5, got " + std::to_string(q.version));
+  }
+  if (q.version == 4 && q.body.is_v15) return InvalidArgumentError("TDX quote serializer: a v4 quote carries a TD report 1.0, got 1.5");
+  if (q.version == 5 && q.body_type != (q.body.is_v15 ? 3 : 2)) {
+    return InvalidArgumentError("TDX quote serializer: v5 body type expected " + std::to_string(q.body.is_v15 ? 3 : 2) +
+                                " for a TD report " + (q.body.is_v15 ? "1.5" : "1.0") + ", got " + std::to_string(q.body_type));
+  }
   if (q.qe_auth_data.size() > 0xffff) return InvalidArgumentError("TDX quote serializer: QE auth data above 65535 bytes");
   auto le16 = [](Bytes& o, std::uint16_t v) { o.push_back(std::uint8_t(v)); o.push_back(std::uint8_t(v >> 8)); };
   auto le32 = [](Bytes& o, std::uint32_t v) { for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i))); };
-  Bytes out(48 + 584, 0);
+  const std::size_t body_size = q.body.is_v15 ? 648 : 584;
+  const std::size_t body_at = q.version == 5 ? 48 + 6 : 48;
+  Bytes out(body_at + body_size, 0);
   QuoteHeaderFields(q, internal::LeWriter{out.data()});
-  TdReportFields(q.body, false, internal::LeWriter{out.data() + 48});
+  if (q.version == 5) {
+    out[48] = std::uint8_t(q.body_type);
+    out[49] = std::uint8_t(q.body_type >> 8);
+    StoreLe32(out.data() + 50, std::uint32_t(body_size));
+  }
+  TdReportFields(q.body, q.body.is_v15, internal::LeWriter{out.data() + body_at});
   // Certification data type 5: the PCK chain as PEM.
   Bytes pck;
   le16(pck, 5);
@@ -564,7 +581,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
       if (!MaskedEquals(q.qe_report.attributes, attr, attr_mask)) {
         return UnauthenticatedError("QE ATTRIBUTES " + Hex(q.qe_report.attributes) + " do not match the QE identity under its mask");
       }
-      ARCA_ASSIGN_OR_RETURN(qe_status, FirstLevelByIsvsvn(qi["tcbLevels"], q.qe_report.isvsvn, "QE identity"));
+      ARCA_ASSIGN_OR_RETURN(qe_status, FirstLevelByIsvsvn(qi.contains("tcbLevels") ? qi.at("tcbLevels") : Json(), q.qe_report.isvsvn, "QE identity"));
       if (qe_status.empty()) {
         return UnauthenticatedError("QE identity: no TCB level matches QE ISVSVN " + std::to_string(q.qe_report.isvsvn));
       }
