@@ -167,7 +167,7 @@ Status VerifySignedJson(const std::string& what, const std::string& raw, const B
     if (!key || !EVP_PKEY_is_a(key, "EC")) continue;
     // Collateral signatures are memoized (pure facts of key, bytes and
     // signature; internal/cache.h); the quote's own signatures never are.
-    internal::SignatureFact fact = internal::MakeSignatureFact("tdx collateral ecdsa-p256-sha256", key, AsBytes(raw), sig);
+    internal::SignatureFact fact = internal::MakeSignatureFact("tdx collateral ecdsa-p256-sha256", c, AsBytes(raw), sig);
     std::optional<bool> known = internal::RecallSignature(fact);
     bool verifies = known ? *known : internal::VerifySignature(key, EVP_sha256(), AsBytes(raw), der, 0, what).ok();
     if (!known) internal::RememberSignature(fact, verifies);
@@ -426,13 +426,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
   // 2. Quote signature by the attestation key over header || body.
   {
     Status s = [&]() -> Status {
-      // SPKI for the raw P-256 point x || y (RFC 5480).
-      static const std::uint8_t kP256SpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
-                                                      0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-                                                      0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
-      Bytes spki(std::begin(kP256SpkiPrefix), std::end(kP256SpkiPrefix));
-      spki.insert(spki.end(), q.attestation_key.begin(), q.attestation_key.end());
-      auto key = internal::ParsePublicKeyDer(spki, "attestation key");
+      auto key = internal::EcP256PublicKey(q.attestation_key, "attestation key");
       if (!key.ok()) return UnauthenticatedError("attestation key is not a P-256 point: " + key.status().message());
       ARCA_ASSIGN_OR_RETURN(Bytes der, internal::EcdsaRawToDerAny(q.quote_signature));
       Status vs = internal::VerifySignature(key->get(), EVP_sha256(), q.signed_bytes(), der, 0, "quote signature");

@@ -196,8 +196,8 @@ bool CrlSignedBy(const X509_CRL* crl, const X509* issuer) {
   return ok;
 }
 
-SignatureFact MakeSignatureFact(std::string_view label, EVP_PKEY* key, ByteSpan msg, ByteSpan sig) {
-  Key k = Hasher("arca-attest-cache signature").Add(AsBytes(label)).Add(PublicKeyToDer(key)).Add(msg).Add(sig).Finish();
+SignatureFact MakeSignatureFact(std::string_view label, const X509* signer, ByteSpan msg, ByteSpan sig) {
+  Key k = Hasher("arca-attest-cache signature").Add(AsBytes(label)).Add(PublicKeyDer(signer)).Add(msg).Add(sig).Finish();
   SignatureFact f;
   std::memcpy(f.key, k.data(), sizeof f.key);
   return f;

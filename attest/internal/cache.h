@@ -64,11 +64,13 @@ bool CertSignedBy(const X509* cert, const X509* issuer);
 bool CrlSignedBy(const X509_CRL* crl, const X509* issuer);
 
 // SignatureFact is the memo key of a raw signature check: SHA-256 over the
-// label, the public key's SPKI DER, the message and the signature.
+// label, the signer certificate's SubjectPublicKeyInfo DER (as encoded in
+// the certificate: re-encoding an EVP_PKEY through OpenSSL 3's encoders
+// cost more than the signature check), the message and the signature.
 struct SignatureFact {
   std::uint8_t key[32];
 };
-SignatureFact MakeSignatureFact(std::string_view label, EVP_PKEY* key, ByteSpan msg, ByteSpan sig);
+SignatureFact MakeSignatureFact(std::string_view label, const X509* signer, ByteSpan msg, ByteSpan sig);
 // RecallSignature returns the remembered outcome, if any.
 std::optional<bool> RecallSignature(const SignatureFact& fact);
 void RememberSignature(const SignatureFact& fact, bool verifies);

@@ -1,6 +1,8 @@
 #include "attest/internal/x509.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -113,6 +115,29 @@ Result<EvpPkeyPtr> ParsePublicKeyDer(ByteSpan spki, std::string_view what) {
   if (!key) return OpenSslError(StatusCode::kInvalidArgument, std::string(what) + ": not a DER SubjectPublicKeyInfo");
   if (p != spki.data() + spki.size()) return InvalidArgumentError(std::string(what) + ": trailing bytes after public key");
   return key;
+}
+
+Result<EvpPkeyPtr> EcP256PublicKey(ByteSpan xy, std::string_view what) {
+  if (xy.size() != 64) {
+    return InvalidArgumentError(std::string(what) + ": P-256 point expected 64 bytes, got " + std::to_string(xy.size()));
+  }
+  std::uint8_t point[65];
+  point[0] = 0x04;  // uncompressed
+  std::memcpy(point + 1, xy.data(), 64);
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+      OSSL_PARAM_construct_end(),
+  };
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1 || raw == nullptr) {
+    ERR_clear_error();
+    return InvalidArgumentError(std::string(what) + ": not a point on P-256");
+  }
+  return EvpPkeyPtr(raw);
 }
 
 Result<UnixSeconds> Asn1TimeToUnix(const ASN1_TIME* t) {

@@ -95,6 +95,12 @@ Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, ByteSpan msg, ByteSpan s
 // trailing bytes.
 Result<EvpPkeyPtr> ParsePublicKeyDer(ByteSpan spki, std::string_view what);
 
+// EcP256PublicKey makes a P-256 public key from the raw point x || y (64
+// bytes), refusing a point that is not on the curve (InvalidArgument). It
+// imports the point directly (EVP_PKEY_fromdata): OpenSSL 3's DER decoder
+// framework costs more than the signature check that follows.
+Result<EvpPkeyPtr> EcP256PublicKey(ByteSpan xy, std::string_view what);
+
 // PublicKeyToDer re-encodes a key as SPKI DER.
 Bytes PublicKeyToDer(EVP_PKEY* key);
 
