@@ -72,7 +72,7 @@ Result<Platform> PlatformFromName(std::string_view n) {
   if (n == "tpm") return Platform::kTpm;
   if (n == "azure-sev-snp-vtpm") return Platform::kAzureSevSnpVtpm;
   return InvalidArgumentError("bundle platform: expected sev-snp, tdx, tpm or azure-sev-snp-vtpm, got \"" +
-                              std::string(n.substr(0, 40)) + "\"");
+                              internal::Printable(n.substr(0, 40)) + "\"");
 }
 
 }  // namespace
@@ -135,7 +135,7 @@ Result<EvidenceBundle> ParseBundle(std::string_view text) {
   ARCA_ASSIGN_OR_RETURN(std::string media, RequireString(doc, "mediaType", "evidence bundle"));
   if (media != kBundleMediaType) {
     return InvalidArgumentError("evidence bundle mediaType: expected " + std::string(kBundleMediaType) + ", got \"" +
-                                media.substr(0, 80) + "\"");
+                                internal::Printable(std::string_view(media).substr(0, 80)) + "\"");
   }
   EvidenceBundle b;
   ARCA_ASSIGN_OR_RETURN(std::string pname, RequireString(doc, "platform", "evidence bundle"));

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "attest/internal/der.h"
+#include "attest/internal/x509.h"
 
 namespace arca::attest::internal {
 
@@ -35,7 +36,7 @@ Result<VcekExtensions> ReadVcekExtensions(const X509* cert) {
     if (sub == "2") {
       DerReader r(value);
       auto t = r.Next();
-      if (t.ok()) v.product_name = ToString(t->value);
+      if (t.ok()) v.product_name = Printable(ToString(t->value));
     } else if (sub == "3.1") {
       ARCA_RETURN_IF_ERROR(integer(&v.bl));
     } else if (sub == "3.2") {

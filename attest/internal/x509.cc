@@ -19,11 +19,11 @@ std::string NameEntry(const X509_NAME* name) {
   int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (idx >= 0) {
     const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
+    return Printable(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s)));
   }
   char buf[256];
   X509_NAME_oneline(name, buf, sizeof buf);
-  return buf;
+  return Printable(buf);
 }
 
 // SameDer: X509_cmp (cached SHA-1 of the DER, then the TBS encoding) is
@@ -32,6 +32,22 @@ std::string NameEntry(const X509_NAME* name) {
 bool SameDer(const X509* a, const X509* b) { return X509_cmp(a, b) == 0 && CertDer(a) == CertDer(b); }
 
 }  // namespace
+
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (char ch : bytes) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7e && c != '\\') {
+      out.push_back(char(c));
+    } else {
+      char esc[5];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    }
+  }
+  return out;
+}
 
 Result<X509Ptr> ParseCertificateDer(ByteSpan der, std::string_view what) {
   const unsigned char* p = der.data();
