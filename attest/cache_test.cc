@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "attest/bundle.h"
 #include "attest/internal/x509.h"
 #include "attest/sim.h"
@@ -135,6 +139,34 @@ TEST(VerificationCache, StaysBoundedUnderManyDistinctInputs) {
   internal::CacheStats s = internal::GetCacheStats();
   EXPECT_EQ(s.parse_hits, 0u);
   EXPECT_EQ(s.parse_misses, internal::kMaxParsedEntries * 2 + 3);
+}
+
+TEST(VerificationCache, ConcurrentVerificationsAndClearsAgree) {
+  // Verifiers on several threads share the memo while another thread keeps
+  // emptying it: every verification still passes (each holds its own
+  // references to shared certificates), and flipped evidence still fails.
+  // Run under ASan by scripts/test.sh.
+  const EvidenceBundle& tdx = Tdx();
+  const EvidenceBundle& snp = Snp();
+  EvidenceBundle bad = Tdx();
+  bad.tdx_quote[48 + 520] ^= 1;  // REPORTDATA
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::thread clearer([&] {
+    while (!stop) internal::ClearCaches();
+  });
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < 15; ++i) {
+        if (!Verify(tdx).ok() || !Verify(snp).ok() || Verify(bad).ok()) ++wrong;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  stop = true;
+  clearer.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
