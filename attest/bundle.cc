@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <nlohmann/json.hpp>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
 #include "attest/internal/x509.h"
 #include "attest/snp.h"
@@ -70,7 +72,7 @@ Result<Platform> PlatformFromName(std::string_view n) {
   if (n == "tpm") return Platform::kTpm;
   if (n == "azure-sev-snp-vtpm") return Platform::kAzureSevSnpVtpm;
   return InvalidArgumentError("bundle platform: expected sev-snp, tdx, tpm or azure-sev-snp-vtpm, got \"" +
-                              std::string(n.substr(0, 40)) + "\"");
+                              internal::Printable(n.substr(0, 40)) + "\"");
 }
 
 }  // namespace
@@ -133,7 +135,7 @@ Result<EvidenceBundle> ParseBundle(std::string_view text) {
   ARCA_ASSIGN_OR_RETURN(std::string media, RequireString(doc, "mediaType", "evidence bundle"));
   if (media != kBundleMediaType) {
     return InvalidArgumentError("evidence bundle mediaType: expected " + std::string(kBundleMediaType) + ", got \"" +
-                                media.substr(0, 80) + "\"");
+                                internal::Printable(std::string_view(media).substr(0, 80)) + "\"");
   }
   EvidenceBundle b;
   ARCA_ASSIGN_OR_RETURN(std::string pname, RequireString(doc, "platform", "evidence bundle"));
@@ -388,12 +390,12 @@ struct ParsedPool {
 
 Status LoadPool(const EvidenceBundle& b, ParsedPool* p) {
   for (std::size_t i = 0; i < b.certificates.size(); ++i) {
-    ARCA_ASSIGN_OR_RETURN(X509Ptr c, internal::ParseCertificateDer(b.certificates[i], "bundle certificates[" + std::to_string(i) + "]"));
+    ARCA_ASSIGN_OR_RETURN(X509Ptr c, internal::CachedCertificateDer(b.certificates[i], "bundle certificates[" + std::to_string(i) + "]"));
     p->cert_ptrs.push_back(c.get());
     p->certs.push_back(std::move(c));
   }
   for (std::size_t i = 0; i < b.crls.size(); ++i) {
-    ARCA_ASSIGN_OR_RETURN(X509CrlPtr c, internal::ParseCrl(b.crls[i], "bundle crls[" + std::to_string(i) + "]"));
+    ARCA_ASSIGN_OR_RETURN(X509CrlPtr c, internal::CachedCrl(b.crls[i], "bundle crls[" + std::to_string(i) + "]"));
     p->crl_ptrs.push_back(c.get());
     p->crls.push_back(std::move(c));
   }
@@ -418,6 +420,63 @@ Result<EvpPkeyPtr> AkFromHclVariableData(ByteSpan data) {
     return internal::ParsePublicKeyDer(internal::RsaSpkiFromModulus(nb, eb), "HCLAkPub");
   }
   return NotFoundError("HCL runtime data: no key with kid HCLAkPub");
+}
+
+// kTcgAkCertificateEku is tcg-kp-AIKCertificate (TCG "EK Credential
+// Profile" §2.2.1.3 / "TPM 2.0 Keys for Device Identity and Attestation"):
+// the extended key usage of a certificate for an attestation key.
+constexpr char kTcgAkCertificateEku[] = "2.23.133.8.3";
+
+bool HasExtendedKeyUsage(const X509* cert, const char* oid) {
+  int crit = 0;
+  auto* ekus = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, nullptr));
+  if (!ekus) return false;
+  bool found = false;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(ekus) && !found; ++i) {
+    char text[80];
+    found = OBJ_obj2txt(text, sizeof text, sk_ASN1_OBJECT_value(ekus, i), 1) > 0 && std::string(text) == oid;
+  }
+  EXTENDED_KEY_USAGE_free(ekus);
+  return found;
+}
+
+struct AnchoredAk {
+  EvpPkeyPtr key;
+  std::string description;
+};
+
+// AnchorAkCertificate finds the bundle's AK certificate (an end-entity
+// certificate with EKU tcg-kp-AIKCertificate, whose key equals `claimed_ak`
+// when the bundle names one) and builds its chain to a TPM root of `roots`
+// at `t`. NotFound when the bundle carries no such certificate;
+// Unauthenticated naming the certificate when one is there but does not
+// anchor.
+Result<AnchoredAk> AnchorAkCertificate(const EvidenceBundle& b, const ParsedPool& pool, const RootStore& roots,
+                                       UnixSeconds t, EVP_PKEY* claimed_ak) {
+  Bytes claimed = claimed_ak ? internal::PublicKeyToDer(claimed_ak) : Bytes();
+  const X509* ak_cert = nullptr;
+  for (const X509* c : pool.cert_ptrs) {
+    if (X509_check_ca(const_cast<X509*>(c)) != 0 || !HasExtendedKeyUsage(c, kTcgAkCertificateEku)) continue;
+    if (!claimed.empty() && internal::SpkiDer(c) != claimed) {
+      return UnauthenticatedError("AK certificate " + internal::CommonName(c) +
+                                  ": its key differs from the bundle's tpmAkPublic (SHA-256 " +
+                                  HexEncode(crypto::Sha256::Hash(claimed)) + ")");
+    }
+    ak_cert = c;
+    break;
+  }
+  if (!ak_cert) return NotFoundError("no AK certificate (EKU 2.23.133.8.3) in the bundle");
+  std::vector<internal::Anchor> anchors = roots.Anchors(RootVendor::kTpm);
+  // No vendor signature algorithm is imposed on a deployment's AK CA.
+  internal::ChainPolicy policy{{}, {}, "any"};
+  auto chain = internal::BuildChain(ak_cert, pool.cert_ptrs, anchors, t, policy);
+  if (!chain.ok()) return chain.status().WithContext("AK certificate " + internal::CommonName(ak_cert));
+  EVP_PKEY* key = X509_get0_pubkey(ak_cert);
+  if (!key || EVP_PKEY_up_ref(key) != 1) return InternalError("AK certificate: no public key");
+  AnchoredAk out;
+  out.key.reset(key);
+  out.description = "AK certificate " + chain->Describe() + " (TPM root, EKU 2.23.133.8.3)";
+  return out;
 }
 
 }  // namespace
@@ -461,9 +520,20 @@ Verdict VerifyBundle(const EvidenceBundle& b, const RootStore& roots, const Veri
         }
         anchor = "named by the verifier (--tpm-ak, SPKI SHA-256 " + HexEncode(crypto::Sha256::Hash(named)) + ")";
         ak = std::move(*k);
-      } else if (!b.tpm_ak_public.empty()) {
-        auto k = internal::ParsePublicKeyDer(b.tpm_ak_public, "bundle tpmAkPublic");
-        if (k.ok()) ak = std::move(*k);  // used to check the signature, never as an anchor
+      } else {
+        if (!b.tpm_ak_public.empty()) {
+          auto k = internal::ParsePublicKeyDer(b.tpm_ak_public, "bundle tpmAkPublic");
+          if (k.ok()) ak = std::move(*k);  // used to check the signature; by itself never an anchor
+        }
+        // An AK certificate in the bundle, chained to a configured TPM root.
+        auto cert = AnchorAkCertificate(b, pool, roots, o.time, ak.get());
+        if (cert.ok()) {
+          anchor = std::move(cert->description);
+          ak = std::move(cert->key);
+        } else if (cert.status().code() != StatusCode::kNotFound) {
+          v.Fail("tpm.ak.anchor", cert.status());
+          return v;
+        }
       }
       VerifyTpmQuote(*b.tpm_quote, ak.get(), anchor, &v);
       v.claims["platform"] = "tpm";

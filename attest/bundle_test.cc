@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "attest/internal/x509.h"
 #include "attest/test_util.h"
 #include "base/testing/status_matchers.h"
 
@@ -116,6 +119,24 @@ TEST(Bundle, AzureBindingBrokenWhenRuntimeDataAltered) {
   Verdict v = VerifyBundle(bundle, *RootStore::Pinned(), {*ParseRfc3339("2025-06-01T00:00:00Z"), std::nullopt});
   EXPECT_FALSE(v.ok());
   EXPECT_TRUE(testing::HasFailed(v, "azure.report_data.binding")) << testing::FailedCheck(v);
+}
+
+TEST(Bundle, TextFromUnauthenticatedCertificatesIsEscaped) {
+  EXPECT_EQ(internal::Printable(std::string("Gen\xaf" "a\\\n", 7)), "Gen\\xafa\\x5c\\x0a");
+  // Found by fuzz_attest_bundle: a VCEK whose product name (extension
+  // 1.3.6.1.4.1.3704.1.2) is not UTF-8 made the verdict JSON unprintable
+  // (nlohmann throws on dump). Its signature no longer verifies, but the
+  // name is read and reported: escaped.
+  EvidenceBundle b = S1();
+  Bytes& vcek = b.certificates[0];
+  const std::string name = "Milan-B0";
+  auto it = std::search(vcek.begin(), vcek.end(), name.begin(), name.end());
+  ASSERT_NE(it, vcek.end());
+  *(it + 1) = 0xaf;
+  Verdict v = VerifyBundle(b, *RootStore::Pinned(), {testing::At("2025-06-01T00:00:00Z"), std::nullopt});
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.claims["productName"], "M\\xaflan-B0");
+  EXPECT_NO_THROW((void)v.ToJson().dump());
 }
 
 }  // namespace

@@ -44,36 +44,56 @@ Result<RootStore> RootStore::Pinned() {
   return kPinned;
 }
 
-Result<RootStore> RootStore::FromCertificates(const std::vector<Bytes>& inputs) {
+Result<RootStore> RootStore::FromCertificates(const std::vector<Bytes>& inputs, const std::vector<Bytes>& tpm_inputs) {
   auto roots = std::make_shared<std::vector<Root>>();
-  for (const auto& in : inputs) {
-    ARCA_ASSIGN_OR_RETURN(auto certs, internal::ParseCertificates(in, "root certificate"));
-    for (auto& c : certs) {
-      ARCA_ASSIGN_OR_RETURN(Root r, MakeRoot(std::move(c), false));
-      roots->push_back(std::move(r));
+  for (const auto* list : {&inputs, &tpm_inputs}) {
+    for (const auto& in : *list) {
+      ARCA_ASSIGN_OR_RETURN(auto certs, internal::ParseCertificates(in, "root certificate"));
+      for (auto& c : certs) {
+        ARCA_ASSIGN_OR_RETURN(Root r, MakeRoot(std::move(c), false));
+        if (list == &tpm_inputs) r.vendor = RootVendor::kTpm;
+        roots->push_back(std::move(r));
+      }
     }
   }
   if (roots->empty()) return InvalidArgumentError("roots: no certificate given");
   return RootStore(std::move(roots));
 }
 
-Result<RootStore> RootStore::FromDirectory(const std::string& dir) {
+namespace {
+
+Result<std::vector<Bytes>> ReadCertificateFiles(const std::string& dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return NotFoundError("--roots " + dir + ": not a directory");
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     std::string ext = e.path().extension().string();
     if (e.is_regular_file() && (ext == ".pem" || ext == ".crt" || ext == ".der")) files.push_back(e.path().string());
   }
   std::sort(files.begin(), files.end());
-  if (files.empty()) return NotFoundError("--roots " + dir + ": no *.pem, *.crt or *.der file");
   std::vector<Bytes> inputs;
   auto& fs = FileSystem::Default();
   for (const auto& f : files) {
     ARCA_ASSIGN_OR_RETURN(Bytes b, ReadFileBounded(fs, f, 1 << 20));
     inputs.push_back(std::move(b));
   }
-  return FromCertificates(inputs);
+  return inputs;
+}
+
+}  // namespace
+
+Result<RootStore> RootStore::FromDirectory(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return NotFoundError("--roots " + dir + ": not a directory");
+  ARCA_ASSIGN_OR_RETURN(std::vector<Bytes> inputs, ReadCertificateFiles(dir));
+  std::vector<Bytes> tpm_inputs;
+  const std::string tpm_dir = dir + "/tpm";
+  if (std::filesystem::is_directory(tpm_dir, ec)) {
+    ARCA_ASSIGN_OR_RETURN(tpm_inputs, ReadCertificateFiles(tpm_dir));
+  }
+  if (inputs.empty() && tpm_inputs.empty()) {
+    return NotFoundError("--roots " + dir + ": no *.pem, *.crt or *.der file (nor in " + tpm_dir + ")");
+  }
+  return FromCertificates(inputs, tpm_inputs);
 }
 
 std::vector<internal::Anchor> RootStore::Anchors(RootVendor vendor) const {

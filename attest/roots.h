@@ -21,8 +21,10 @@
 
 namespace arca::attest {
 
-// RootVendor says which evidence a root may anchor.
-enum class RootVendor { kAmd, kIntel };
+// RootVendor says which evidence a root may anchor. kTpm roots anchor TPM
+// attestation-key certificates; none is built in (AK certificates are
+// issued by a deployment's own CA after credential activation).
+enum class RootVendor { kAmd, kIntel, kTpm };
 
 // Root is one trust anchor.
 struct Root {
@@ -45,11 +47,14 @@ class RootStore {
   // FromDirectory uses exactly the roots in `dir` (every *.pem / *.crt /
   // *.der file, one or more certificates each) instead of the built-in ones:
   // this is how test roots are configured. A self-signed RSA root anchors AMD
-  // evidence, an EC root Intel evidence. NotFound / InvalidArgument.
+  // evidence, an EC root Intel evidence; the files in `dir/tpm/` anchor TPM
+  // attestation-key certificates (and nothing else). NotFound /
+  // InvalidArgument.
   static Result<RootStore> FromDirectory(const std::string& dir);
 
-  // FromCertificates builds a store from PEM/DER certificate bytes (tests).
-  static Result<RootStore> FromCertificates(const std::vector<Bytes>& certs);
+  // FromCertificates builds a store from PEM/DER certificate bytes (tests);
+  // `tpm_certs` are TPM AK-certificate roots.
+  static Result<RootStore> FromCertificates(const std::vector<Bytes>& certs, const std::vector<Bytes>& tpm_certs = {});
 
   // Anchors lists the roots of one vendor, for chain building.
   std::vector<internal::Anchor> Anchors(RootVendor vendor) const;

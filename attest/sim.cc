@@ -207,8 +207,8 @@ Bytes PckSgxExtension() {
 
 // Hierarchy is the fixed test PKI, made once per process.
 struct Hierarchy {
-  EvpPkeyPtr ark_key, ask_key, vcek_key, root_key, pck_ca_key, pck_key, tcb_key;
-  X509Ptr ark, ask, root, pck_ca, pck, tcb;
+  EvpPkeyPtr ark_key, ask_key, vcek_key, asvk_key, vlek_key, root_key, pck_ca_key, pck_key, tcb_key;
+  X509Ptr ark, ask, asvk, root, pck_ca, pck, tcb;
   std::string pck_chain_pem;
 };
 
@@ -217,12 +217,15 @@ Result<std::shared_ptr<const Hierarchy>> MakeHierarchy() {
   ARCA_ASSIGN_OR_RETURN(h->ark_key, LoadKey(internal::kSimArkKeyPem, "ARK"));
   ARCA_ASSIGN_OR_RETURN(h->ask_key, LoadKey(internal::kSimAskKeyPem, "ASK"));
   ARCA_ASSIGN_OR_RETURN(h->vcek_key, LoadKey(internal::kSimVcekKeyPem, "VCEK"));
+  ARCA_ASSIGN_OR_RETURN(h->asvk_key, LoadKey(internal::kSimAsvkKeyPem, "ASVK"));
+  ARCA_ASSIGN_OR_RETURN(h->vlek_key, LoadKey(internal::kSimVlekKeyPem, "VLEK"));
   ARCA_ASSIGN_OR_RETURN(h->root_key, LoadKey(internal::kSimIntelRootKeyPem, "SGX root"));
   ARCA_ASSIGN_OR_RETURN(h->pck_ca_key, LoadKey(internal::kSimPckCaKeyPem, "PCK CA"));
   ARCA_ASSIGN_OR_RETURN(h->pck_key, LoadKey(internal::kSimPckKeyPem, "PCK"));
   ARCA_ASSIGN_OR_RETURN(h->tcb_key, LoadKey(internal::kSimTcbSigningKeyPem, "TCB signing"));
   ARCA_ASSIGN_OR_RETURN(h->ark, MakeCert(kSimArkName, h->ark_key.get(), nullptr, h->ark_key.get(), 1, true, {}));
   ARCA_ASSIGN_OR_RETURN(h->ask, MakeCert("ARCA-SIM-ASK", h->ask_key.get(), h->ark.get(), h->ark_key.get(), 2, true, {}));
+  ARCA_ASSIGN_OR_RETURN(h->asvk, MakeCert("ARCA-SIM-ASVK", h->asvk_key.get(), h->ark.get(), h->ark_key.get(), 3, true, {}));
   ARCA_ASSIGN_OR_RETURN(h->root,
                         MakeCert(kSimIntelRootName, h->root_key.get(), nullptr, h->root_key.get(), 1, true, {}));
   ARCA_ASSIGN_OR_RETURN(h->pck_ca, MakeCert("ARCA-SIM SGX PCK Platform CA", h->pck_ca_key.get(), h->root.get(),
@@ -243,25 +246,37 @@ const Result<std::shared_ptr<const Hierarchy>>& GetHierarchy() {
   return kHierarchy;
 }
 
-// VcekExtensions are AMD's VCEK extensions (1.3.6.1.4.1.3704.1.x) for the
-// reported TCB (Milan layout) and chip.
-std::vector<Extension> VcekExtensions(std::uint64_t tcb, const std::array<std::uint8_t, 64>& chip_id) {
-  SnpTcb t = DecodeSnpTcb(tcb, false);
+// VcekExtensions are AMD's VCEK/VLEK extensions (1.3.6.1.4.1.3704.1.x) for
+// the reported TCB and chip: Milan layout SPLs .3.1-.3.8 (.3.4-.3.7 the
+// reserved bytes), Turin layout .3.1-.3.3, .3.8 and FMC .3.9; hwID .4 on a
+// VCEK, CSP id .5 on a VLEK.
+std::vector<Extension> VcekExtensions(std::uint64_t tcb, const std::array<std::uint8_t, 64>& chip_id, bool turin,
+                                      bool vlek) {
+  SnpTcb t = DecodeSnpTcb(tcb, turin);
   const std::string p = "1.3.6.1.4.1.3704.1.";
   std::vector<Extension> ext = {
       {p + "1", DerInt(1)},
-      {p + "2", internal::DerEncode(0x16, AsBytes("Milan-B0"))},
+      {p + "2", internal::DerEncode(0x16, AsBytes(turin ? "Turin-B0" : "Milan-B0"))},
       {p + "3.1", DerInt(t.bootloader)},
       {p + "3.2", DerInt(t.tee)},
   };
-  for (int i = 3; i <= 7; ++i) {
-    std::uint8_t b[8];
-    StoreLe64(b, tcb);
-    // SPL 3 is SNP (byte 6); 4..7 are reserved bytes 2..5.
-    ext.push_back({p + "3." + std::to_string(i), DerInt(i == 3 ? t.snp : b[i - 2])});
+  if (turin) {
+    ext.push_back({p + "3.3", DerInt(t.snp)});
+  } else {
+    for (int i = 3; i <= 7; ++i) {
+      std::uint8_t b[8];
+      StoreLe64(b, tcb);
+      // SPL 3 is SNP (byte 6); 4..7 are reserved bytes 2..5.
+      ext.push_back({p + "3." + std::to_string(i), DerInt(i == 3 ? t.snp : b[i - 2])});
+    }
   }
   ext.push_back({p + "3.8", DerInt(t.microcode)});
-  ext.push_back({p + "4", Bytes(chip_id.begin(), chip_id.end())});
+  if (turin) ext.push_back({p + "3.9", DerInt(t.fmc)});
+  if (vlek) {
+    ext.push_back({p + "5", internal::DerEncode(0x16, AsBytes("ARCA-SIM-CSP"))});
+  } else {
+    ext.push_back({p + "4", Bytes(chip_id.begin(), chip_id.end())});
+  }
   return ext;
 }
 
@@ -311,45 +326,56 @@ Result<EvidenceBundle> SimSnpEvidence(const SimSnpOptions& o) {
   r.signature_algo = 1;
   r.current_tcb = r.reported_tcb = r.committed_tcb = r.launch_tcb = o.reported_tcb;
   r.platform_info = 1;  // SMT enabled
-  r.signing_key = 0;    // VCEK
+  r.signing_key = o.vlek ? 1 : 0;  // VCEK or VLEK
   r.report_data = o.report_data;
   r.measurement = o.measurement;
   r.host_data = o.host_data;
   crypto::RandomBytes(r.report_id);
   r.report_id_ma.fill(0xff);  // no migration agent
-  r.cpuid_fam_id = 0x19;      // Milan
-  r.cpuid_mod_id = 0x01;
-  r.cpuid_step = 0x01;
+  r.cpuid_fam_id = o.turin ? 0x1A : 0x19;  // Turin or Milan
+  r.cpuid_mod_id = o.turin ? 0x02 : 0x01;
+  r.cpuid_step = o.turin ? 0x00 : 0x01;
   r.chip_id = Derived<64>("arca-sim-chip-id-v1");
   r.current_major = r.committed_major = 1;
   r.current_minor = r.committed_minor = 55;
   r.current_build = r.committed_build = 21;
 
   Bytes unsigned_report = SerializeSnpReport(r);
-  ARCA_ASSIGN_OR_RETURN(Bytes rs, SignRaw(h.vcek_key.get(), KeyType::kEcdsaP384Sha384,
+  EVP_PKEY* signing_key = o.vlek ? h.vlek_key.get() : h.vcek_key.get();
+  ARCA_ASSIGN_OR_RETURN(Bytes rs, SignRaw(signing_key, KeyType::kEcdsaP384Sha384,
                                           ByteSpan(unsigned_report).first(kSnpSignedSize)));
   // SNP ABI: R and S are little-endian, zero-extended to 72 bytes.
   for (std::size_t i = 0; i < 48; ++i) {
     r.signature_r[i] = rs[47 - i];
     r.signature_s[i] = rs[95 - i];
   }
-  ARCA_ASSIGN_OR_RETURN(X509Ptr vcek, MakeCert("SEV-VCEK", h.vcek_key.get(), h.ask.get(), h.ask_key.get(), 0, false,
-                                               VcekExtensions(o.reported_tcb, r.chip_id)));
+  const X509* issuer = o.vlek ? h.asvk.get() : h.ask.get();
+  EVP_PKEY* issuer_key = o.vlek ? h.asvk_key.get() : h.ask_key.get();
+  ARCA_ASSIGN_OR_RETURN(X509Ptr vcek, MakeCert(o.vlek ? "SEV-VLEK" : "SEV-VCEK", signing_key, issuer, issuer_key, 0,
+                                               false, VcekExtensions(o.reported_tcb, r.chip_id, o.turin, o.vlek)));
   EvidenceBundle b;
   b.platform = Platform::kSevSnp;
   b.snp_report = SerializeSnpReport(r);
-  b.certificates = {internal::CertDer(vcek.get()), internal::CertDer(h.ask.get()), internal::CertDer(h.ark.get())};
+  b.certificates = {internal::CertDer(vcek.get()), internal::CertDer(issuer), internal::CertDer(h.ark.get())};
   return b;
 }
 
 Result<EvidenceBundle> SimTdxEvidence(const SimTdxOptions& o) {
   if (o.now <= 0) return InvalidArgumentError("simulated TDX evidence: now expected a time, got none");
+  if (o.quote_version != 4 && o.quote_version != 5) {
+    return InvalidArgumentError("simulated TDX evidence: quote version expected 4 or 5, got " +
+                                std::to_string(o.quote_version));
+  }
+  if (o.td_report_15 && o.quote_version != 5) {
+    return InvalidArgumentError("simulated TDX evidence: a TD report 1.5 needs quote version 5");
+  }
   const auto& hr = GetHierarchy();
   if (!hr.ok()) return hr.status();
   const Hierarchy& h = **hr;
 
   TdxQuote q;
-  q.version = 4;
+  q.version = o.quote_version;
+  q.body_type = o.td_report_15 ? 3 : 2;
   q.attestation_key_type = 2;
   q.tee_type = 0x81;
   q.qe_svn = kSimQeIsvSvn;
@@ -365,6 +391,11 @@ Result<EvidenceBundle> SimTdxEvidence(const SimTdxOptions& o) {
   b.mrconfigid = o.mrconfigid;
   b.rtmr = o.rtmr;
   b.report_data = o.report_data;
+  if (o.td_report_15) {
+    b.is_v15 = true;
+    b.tee_tcb_svn2 = b.tee_tcb_svn;
+    b.mrservicetd = Derived<48>("arca-sim-tdx-servicetd-v1");
+  }
 
   // A fresh attestation key, certified by the QE report below.
   EvpPkeyPtr ak(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
@@ -394,7 +425,7 @@ Result<EvidenceBundle> SimTdxEvidence(const SimTdxOptions& o) {
   q.pck_cert_chain.assign(h.pck_chain_pem.begin(), h.pck_chain_pem.end());
 
   ARCA_ASSIGN_OR_RETURN(Bytes unsigned_quote, SerializeTdxQuote(q));
-  ARCA_ASSIGN_OR_RETURN(Bytes quote_sig, SignRaw(ak.get(), KeyType::kEcdsaP256Sha256, ByteSpan(unsigned_quote).first(48 + 584)));
+  ARCA_ASSIGN_OR_RETURN(Bytes quote_sig, SignRaw(ak.get(), KeyType::kEcdsaP256Sha256, ByteSpan(unsigned_quote).first(TdxSignedSize(q))));
   std::copy(quote_sig.begin(), quote_sig.end(), q.quote_signature.begin());
   ARCA_ASSIGN_OR_RETURN(Bytes quote, SerializeTdxQuote(q));
 

@@ -76,10 +76,22 @@ struct SimSnpOptions {
   // reported_tcb (Milan layout: byte 0 BOOT_LOADER, 1 TEE, 6 SNP, 7
   // MICROCODE) is also CURRENT, COMMITTED and LAUNCH TCB, and the VCEK's.
   std::uint64_t reported_tcb = 0xD516000000000004ull;  // bl 4, tee 0, snp 22, ucode 213
+  // vlek signs with a test VLEK (SIGNER_INFO.SIGNING_KEY = 1) under a test
+  // ASVK instead of the VCEK under the ASK; a VLEK carries no hwID.
+  bool vlek = false;
+  // turin reports CPUID family 0x1A (Turin): reported_tcb is then read in
+  // the Turin layout (byte 0 FMC, 1 BOOT_LOADER, 2 TEE, 3 SNP, 7
+  // MICROCODE) and the VCEK carries the FMC SPL (extension .3.9).
+  bool turin = false;
 };
 
+// kSimTurinTcb is a Turin-layout TCB: FMC 1, boot loader 3, TEE 2, SNP 24,
+// microcode 219.
+inline constexpr std::uint64_t kSimTurinTcb = 0xDB00000018020301ull;
+
 // SimSnpEvidence returns a "sev-snp" bundle: the signed report and the
-// VCEK, ASK and ARK certificates. Internal if OpenSSL fails.
+// VCEK, ASK and ARK certificates (VLEK, ASVK and ARK with `vlek`).
+// Internal if OpenSSL fails.
 Result<EvidenceBundle> SimSnpEvidence(const SimSnpOptions& options);
 
 // SimTdxOptions are the TD's fields of a simulated TDX quote.
@@ -89,6 +101,11 @@ struct SimTdxOptions {
   std::array<std::array<std::uint8_t, 48>, 4> rtmr{};
   std::array<std::uint8_t, 48> mrconfigid{};
   bool debug = false;  // TDATTRIBUTES bit 0
+  // quote_version 4 or 5; a v5 quote carries a TD report 1.0 (body type 2)
+  // or, with td_report_15, a TD report 1.5 (body type 3, 648 bytes, with
+  // TEE_TCB_SVN_2 and MRSERVICETD).
+  std::uint16_t quote_version = 4;
+  bool td_report_15 = false;
   // now anchors the collateral: TCB info, QE identity and CRLs are issued
   // at now - 1 day and expire at now + 30 days. Callers must set it.
   UnixSeconds now = 0;
@@ -96,8 +113,9 @@ struct SimTdxOptions {
 
 // SimTdxEvidence returns a "tdx" bundle: the quote (PCK chain inside), the
 // TCB signing certificate and root, the PCK and root CRLs, and signed TCB
-// info and QE identity. InvalidArgument when `now` is unset; Internal if
-// OpenSSL fails.
+// info and QE identity. InvalidArgument when `now` is unset or the quote
+// version / body combination is not one of v4, v5 + TD report 1.0 or 1.5;
+// Internal if OpenSSL fails.
 Result<EvidenceBundle> SimTdxEvidence(const SimTdxOptions& options);
 
 }  // namespace arca::attest

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "attest/internal/der.h"
+#include "attest/internal/extensions.h"
 #include "attest/internal/le_codec.h"
 #include "attest/internal/x509.h"
 
@@ -37,62 +38,6 @@ Json TcbJson(const SnpTcb& t) {
   j["raw"] = Hex(le);
   if (t.turin_layout) j["fmc"] = t.fmc;
   return j;
-}
-
-// VcekExtensions are the AMD extensions (arc 1.3.6.1.4.1.3704.1) that tie a
-// VCEK to one chip and one TCB.
-struct VcekExtensions {
-  std::string product_name;
-  bool has_tcb = false;
-  int bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1;
-  Bytes hwid;
-  bool has_hwid = false;
-};
-
-Result<VcekExtensions> ReadVcekExtensions(const X509* cert) {
-  VcekExtensions v;
-  int n = X509_get_ext_count(cert);
-  for (int i = 0; i < n; ++i) {
-    X509_EXTENSION* ext = X509_get_ext(cert, i);
-    char oid[80];
-    if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(ext), 1) <= 0) continue;
-    std::string o(oid);
-    const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(ext);
-    ByteSpan value(ASN1_STRING_get0_data(data), std::size_t(ASN1_STRING_length(data)));
-    const std::string prefix = "1.3.6.1.4.1.3704.1.";
-    if (o.rfind(prefix, 0) != 0) continue;
-    std::string sub = o.substr(prefix.size());
-    auto integer = [&](int* out) -> Status {
-      internal::DerReader r(value);
-      ARCA_ASSIGN_OR_RETURN(ByteSpan c, r.Expect(0x02, "VCEK extension " + o));
-      if (!r.done()) return InvalidArgumentError("VCEK extension " + o + ": trailing bytes");
-      ARCA_ASSIGN_OR_RETURN(std::uint32_t u, internal::DerSmallUint(c, "VCEK extension " + o));
-      if (u > 255) return InvalidArgumentError("VCEK extension " + o + ": SPL above 255");
-      *out = int(u);
-      v.has_tcb = true;
-      return Status::Ok();
-    };
-    if (sub == "2") {
-      internal::DerReader r(value);
-      auto t = r.Next();
-      if (t.ok()) v.product_name = ToString(t->value);
-    } else if (sub == "3.1") {
-      ARCA_RETURN_IF_ERROR(integer(&v.bl));
-    } else if (sub == "3.2") {
-      ARCA_RETURN_IF_ERROR(integer(&v.tee));
-    } else if (sub == "3.3") {
-      ARCA_RETURN_IF_ERROR(integer(&v.snp));
-    } else if (sub == "3.8") {
-      ARCA_RETURN_IF_ERROR(integer(&v.ucode));
-    } else if (sub == "3.9") {
-      ARCA_RETURN_IF_ERROR(integer(&v.fmc));
-    } else if (sub == "4") {
-      // hwID is the raw 64-byte CHIP_ID, not wrapped in an OCTET STRING.
-      v.hwid.assign(value.begin(), value.end());
-      v.has_hwid = true;
-    }
-  }
-  return v;
 }
 
 bool IsEcP384(EVP_PKEY* key) {
@@ -351,7 +296,7 @@ void VerifySnpReport(const SnpReport& r, std::span<const X509* const> certs, con
   SnpTcb tcb = DecodeSnpTcb(r.reported_tcb, turin);
   c["tcb"] = TcbJson(tcb);
   c["snp"] = SnpReportJson(r, turin);
-  auto ext = ReadVcekExtensions(leaf);
+  auto ext = internal::ReadVcekExtensions(leaf);
   if (!ext.ok()) {
     v->Fail("snp.vcek.tcb", ext.status());
     return;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "attest/internal/x509.h"
+
 namespace arca::attest {
 namespace {
 
@@ -23,7 +25,7 @@ Result<std::array<std::uint8_t, 16>> GuidBytes(const std::string& text) {
   std::string hex;
   for (char c : text)
     if (c != '-') hex += c;
-  if (text.size() != 36 || hex.size() != 32) return InvalidArgumentError("SNP certificate table GUID: expected 8-4-4-4-12 hex, got \"" + text.substr(0, 40) + "\"");
+  if (text.size() != 36 || hex.size() != 32) return InvalidArgumentError("SNP certificate table GUID: expected 8-4-4-4-12 hex, got \"" + internal::Printable(std::string_view(text).substr(0, 40)) + "\"");
   ARCA_ASSIGN_OR_RETURN(Bytes b, HexDecode(hex));
   static const int kOrder[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
   std::array<std::uint8_t, 16> g{};

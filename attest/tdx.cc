@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
+#include "attest/internal/extensions.h"
 #include "attest/internal/json_raw.h"
 #include "attest/internal/le_codec.h"
 #include "attest/internal/x509.h"
@@ -112,73 +115,6 @@ void ParseTdReport(const std::uint8_t* p, bool v15, TdReport* b) {
 
 void ParseSgxReportBody(const std::uint8_t* p, SgxReportBody* r) { SgxReportBodyFields(*r, internal::LeReader{p}); }
 
-// PckExtensions are the Intel SGX extensions of a PCK certificate
-// (OID 1.2.840.113741.1.13.1, "SGX PCK Certificate and CRL Profile").
-struct PckExtensions {
-  std::array<int, 16> comp_svn{};
-  int pcesvn = -1;
-  Bytes cpusvn;
-  Bytes fmspc;
-  Bytes pceid;
-};
-
-Result<PckExtensions> ReadPckExtensions(const X509* cert) {
-  int idx = -1;
-  for (int i = 0; i < X509_get_ext_count(cert); ++i) {
-    char oid[80];
-    if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(X509_get_ext(cert, i)), 1) > 0 &&
-        std::string(oid) == "1.2.840.113741.1.13.1") {
-      idx = i;
-    }
-  }
-  if (idx < 0) return InvalidArgumentError("PCK certificate: no SGX extension 1.2.840.113741.1.13.1");
-  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
-  ByteSpan value(ASN1_STRING_get0_data(data), std::size_t(ASN1_STRING_length(data)));
-  internal::DerReader outer(value);
-  ARCA_ASSIGN_OR_RETURN(ByteSpan seq, outer.Expect(0x30, "SGX extension"));
-  PckExtensions x;
-  x.comp_svn.fill(-1);
-  internal::DerReader items(seq);
-  while (!items.done()) {
-    ARCA_ASSIGN_OR_RETURN(ByteSpan item, items.Expect(0x30, "SGX extension item"));
-    internal::DerReader ir(item);
-    ARCA_ASSIGN_OR_RETURN(ByteSpan oid_c, ir.Expect(0x06, "SGX extension OID"));
-    ARCA_ASSIGN_OR_RETURN(std::string oid, internal::DerOidToText(oid_c));
-    ARCA_ASSIGN_OR_RETURN(internal::DerTlv val, ir.Next());
-    if (oid == "1.2.840.113741.1.13.1.2") {
-      internal::DerReader tr(val.value);
-      while (!tr.done()) {
-        ARCA_ASSIGN_OR_RETURN(ByteSpan t, tr.Expect(0x30, "SGX TCB item"));
-        internal::DerReader tir(t);
-        ARCA_ASSIGN_OR_RETURN(ByteSpan toid_c, tir.Expect(0x06, "SGX TCB OID"));
-        ARCA_ASSIGN_OR_RETURN(std::string toid, internal::DerOidToText(toid_c));
-        ARCA_ASSIGN_OR_RETURN(internal::DerTlv tv, tir.Next());
-        const std::string p = "1.2.840.113741.1.13.1.2.";
-        if (toid.rfind(p, 0) != 0) continue;
-        int n = std::atoi(toid.c_str() + p.size());
-        if (n >= 1 && n <= 16) {
-          ARCA_ASSIGN_OR_RETURN(std::uint32_t svn, internal::DerSmallUint(tv.value, "PCK TCB component"));
-          x.comp_svn[n - 1] = int(svn);
-        } else if (n == 17) {
-          ARCA_ASSIGN_OR_RETURN(std::uint32_t svn, internal::DerSmallUint(tv.value, "PCK PCESVN"));
-          x.pcesvn = int(svn);
-        } else if (n == 18) {
-          x.cpusvn.assign(tv.value.begin(), tv.value.end());
-        }
-      }
-    } else if (oid == "1.2.840.113741.1.13.1.3") {
-      x.pceid.assign(val.value.begin(), val.value.end());
-    } else if (oid == "1.2.840.113741.1.13.1.4") {
-      x.fmspc.assign(val.value.begin(), val.value.end());
-    }
-  }
-  for (int i = 0; i < 16; ++i)
-    if (x.comp_svn[i] < 0) return InvalidArgumentError("PCK certificate: SGX TCB component " + std::to_string(i + 1) + " missing");
-  if (x.pcesvn < 0) return InvalidArgumentError("PCK certificate: PCESVN missing");
-  if (x.fmspc.size() != 6) return InvalidArgumentError("PCK certificate: FMSPC expected 6 bytes, got " + std::to_string(x.fmspc.size()));
-  return x;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -209,7 +145,7 @@ std::string Converge(const std::string& platform, const std::string& component) 
 // Signed JSON collateral: finds the signing certificate in the pool, checks
 // its chain, the signature over the raw bytes and the issue/next window.
 struct SignedJson {
-  Json value;
+  std::shared_ptr<const Json> value;  // shared with the parse memo: immutable
   const X509* signer = nullptr;
 };
 
@@ -229,7 +165,13 @@ Status VerifySignedJson(const std::string& what, const std::string& raw, const B
     if (X509_check_ca(const_cast<X509*>(c)) != 0) continue;
     EVP_PKEY* key = X509_get0_pubkey(c);
     if (!key || !EVP_PKEY_is_a(key, "EC")) continue;
-    if (!internal::VerifySignature(key, EVP_sha256(), AsBytes(raw), der, 0, what).ok()) continue;
+    // Collateral signatures are memoized (pure facts of key, bytes and
+    // signature; internal/cache.h); the quote's own signatures never are.
+    internal::SignatureFact fact = internal::MakeSignatureFact("tdx collateral ecdsa-p256-sha256", c, AsBytes(raw), sig);
+    std::optional<bool> known = internal::RecallSignature(fact);
+    bool verifies = known ? *known : internal::VerifySignature(key, EVP_sha256(), AsBytes(raw), der, 0, what).ok();
+    if (!known) internal::RememberSignature(fact, verifies);
+    if (!verifies) continue;
     chain = internal::BuildChain(c, pool, anchors, t, policy);
     if (chain.ok()) {
       signer = c;
@@ -243,8 +185,8 @@ Status VerifySignedJson(const std::string& what, const std::string& raw, const B
                                        "certificate in the bundle");
   }
   v->Pass(check + ".signature", "ECDSA P-256 over the served bytes by " + chain->Describe());
-  ARCA_ASSIGN_OR_RETURN(Json j, ParseJson(raw, what));
-  if (!j.is_object()) return InvalidArgumentError(what + ": expected a JSON object");
+  ARCA_ASSIGN_OR_RETURN(std::shared_ptr<const Json> j, internal::CachedJson(raw, what));
+  if (!j->is_object()) return InvalidArgumentError(what + ": expected a JSON object");
   out->value = std::move(j);
   out->signer = signer;
   return Status::Ok();
@@ -386,15 +328,32 @@ Bytes SerializeSgxReportBody(const SgxReportBody& r) {
   return out;
 }
 
+std::size_t TdxSignedSize(const TdxQuote& q) {
+  return 48 + (q.version == 5 ? 6 : 0) + (q.body.is_v15 ? 648 : 584);
+}
+
 Result<Bytes> SerializeTdxQuote(const TdxQuote& q) {
-  if (q.version != 4) return InvalidArgumentError("TDX quote serializer: version expected 4, got " + std::to_string(q.version));
-  if (q.body.is_v15) return InvalidArgumentError("TDX quote serializer: a v4 quote carries a TD report 1.0, got 1.5");
+  if (q.version != 4 && q.version != 5) {
+    return InvalidArgumentError("TDX quote serializer: version expected 4 or 5, got " + std::to_string(q.version));
+  }
+  if (q.version == 4 && q.body.is_v15) return InvalidArgumentError("TDX quote serializer: a v4 quote carries a TD report 1.0, got 1.5");
+  if (q.version == 5 && q.body_type != (q.body.is_v15 ? 3 : 2)) {
+    return InvalidArgumentError("TDX quote serializer: v5 body type expected " + std::to_string(q.body.is_v15 ? 3 : 2) +
+                                " for a TD report " + (q.body.is_v15 ? "1.5" : "1.0") + ", got " + std::to_string(q.body_type));
+  }
   if (q.qe_auth_data.size() > 0xffff) return InvalidArgumentError("TDX quote serializer: QE auth data above 65535 bytes");
   auto le16 = [](Bytes& o, std::uint16_t v) { o.push_back(std::uint8_t(v)); o.push_back(std::uint8_t(v >> 8)); };
   auto le32 = [](Bytes& o, std::uint32_t v) { for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i))); };
-  Bytes out(48 + 584, 0);
+  const std::size_t body_size = q.body.is_v15 ? 648 : 584;
+  const std::size_t body_at = q.version == 5 ? 48 + 6 : 48;
+  Bytes out(body_at + body_size, 0);
   QuoteHeaderFields(q, internal::LeWriter{out.data()});
-  TdReportFields(q.body, false, internal::LeWriter{out.data() + 48});
+  if (q.version == 5) {
+    out[48] = std::uint8_t(q.body_type);
+    out[49] = std::uint8_t(q.body_type >> 8);
+    StoreLe32(out.data() + 50, std::uint32_t(body_size));
+  }
+  TdReportFields(q.body, q.body.is_v15, internal::LeWriter{out.data() + body_at});
   // Certification data type 5: the PCK chain as PEM.
   Bytes pck;
   le16(pck, 5);
@@ -467,13 +426,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
   // 2. Quote signature by the attestation key over header || body.
   {
     Status s = [&]() -> Status {
-      // SPKI for the raw P-256 point x || y (RFC 5480).
-      static const std::uint8_t kP256SpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
-                                                      0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-                                                      0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
-      Bytes spki(std::begin(kP256SpkiPrefix), std::end(kP256SpkiPrefix));
-      spki.insert(spki.end(), q.attestation_key.begin(), q.attestation_key.end());
-      auto key = internal::ParsePublicKeyDer(spki, "attestation key");
+      auto key = internal::EcP256PublicKey(q.attestation_key, "attestation key");
       if (!key.ok()) return UnauthenticatedError("attestation key is not a P-256 point: " + key.status().message());
       ARCA_ASSIGN_OR_RETURN(Bytes der, internal::EcdsaRawToDerAny(q.quote_signature));
       Status vs = internal::VerifySignature(key->get(), EVP_sha256(), q.signed_bytes(), der, 0, "quote signature");
@@ -484,7 +437,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
   }
 
   // 3. PCK chain from the quote's certification data to the Intel root.
-  auto pck_certs = internal::ParseCertificates(q.pck_cert_chain, "PCK certificate chain");
+  auto pck_certs = internal::CachedCertificates(q.pck_cert_chain, "PCK certificate chain");
   if (!pck_certs.ok() || pck_certs->empty()) {
     v->Fail("tdx.pck.chain", pck_certs.ok() ? InvalidArgumentError("PCK chain empty") : pck_certs.status());
     return;
@@ -554,7 +507,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
     }
   }
 
-  auto pck_ext = ReadPckExtensions(pck);
+  auto pck_ext = internal::ReadPckExtensions(pck);
   if (!pck_ext.ok()) {
     v->Fail("tdx.pck.extensions", pck_ext.status());
     return;
@@ -578,7 +531,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
 
   std::string platform_status, qe_status, module_status;
   try {
-    const Json& ti = tcb.value;
+    const Json& ti = *tcb.value;
     v->Record("tdx.tcb_info.freshness", CheckWindow("TCB info", ti, t),
               "issueDate " + ti.value("issueDate", "") + " <= time < nextUpdate " + ti.value("nextUpdate", ""));
     c["tdx"]["tcbEvaluationDataNumber"] = ti.value("tcbEvaluationDataNumber", Json(nullptr));
@@ -597,7 +550,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
     v->Record("tdx.tcb_info.fmspc", fm, "fmspc " + fmspc);
 
     // QE identity: window, identity match, QE TCB level.
-    const Json& qi = qeid.value;
+    const Json& qi = *qeid.value;
     v->Record("tdx.qe_identity.freshness", CheckWindow("QE identity", qi, t),
               "issueDate " + qi.value("issueDate", "") + " <= time < nextUpdate " + qi.value("nextUpdate", ""));
     Status qm = [&]() -> Status {
@@ -622,7 +575,7 @@ void VerifyTdxQuote(const TdxQuote& q, const TdxCollateral& col, std::span<const
       if (!MaskedEquals(q.qe_report.attributes, attr, attr_mask)) {
         return UnauthenticatedError("QE ATTRIBUTES " + Hex(q.qe_report.attributes) + " do not match the QE identity under its mask");
       }
-      ARCA_ASSIGN_OR_RETURN(qe_status, FirstLevelByIsvsvn(qi["tcbLevels"], q.qe_report.isvsvn, "QE identity"));
+      ARCA_ASSIGN_OR_RETURN(qe_status, FirstLevelByIsvsvn(qi.contains("tcbLevels") ? qi.at("tcbLevels") : Json(), q.qe_report.isvsvn, "QE identity"));
       if (qe_status.empty()) {
         return UnauthenticatedError("QE identity: no TCB level matches QE ISVSVN " + std::to_string(q.qe_report.isvsvn));
       }

@@ -112,11 +112,18 @@ Bytes SerializeSgxReportBody(const SgxReportBody& report);
 // SerializeTdxQuote writes a v4 quote (header || TD report 1.0 ||
 // sig_data_len || quote signature || attestation key || certification data
 // type 6 holding the QE report (from `qe_report`, not `qe_report_raw`), its
-// signature, the QE auth data and type 5 with `pck_cert_chain`), through the
-// parser's field tables. `raw`, sizes and trailing bytes are computed, not
-// read. InvalidArgument for another version or a 1.5 body;
-// ResourceExhausted above kMaxTdxQuoteBytes. Used by the simulated TEE.
+// signature, the QE auth data and type 5 with `pck_cert_chain`), or a v5
+// quote (header || body_type || body_size || TD report 1.0 (type 2) or 1.5
+// (type 3, body.is_v15) || the same signature data), through the parser's
+// field tables. `raw`, sizes and trailing bytes are computed, not read.
+// InvalidArgument for another version, a 1.5 body in v4 or a body type that
+// disagrees with body.is_v15; ResourceExhausted above kMaxTdxQuoteBytes.
+// Used by the simulated TEE.
 Result<Bytes> SerializeTdxQuote(const TdxQuote& quote);
+
+// TdxSignedSize is the length of the part the quote signature covers:
+// header || (v5: body_type || body_size ||) body.
+std::size_t TdxSignedSize(const TdxQuote& quote);
 
 // TdxCollateral is what a verifier needs besides certificates and CRLs: the
 // exact served bytes of the TCB info and QE identity JSON values and their

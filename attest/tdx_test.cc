@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "attest/bundle.h"
+#include "attest/internal/x509.h"
 #include "attest/test_util.h"
 #include "base/testing/status_matchers.h"
 
@@ -166,6 +167,21 @@ TEST(TdxNegative, QuoteSignatureFlipFails) {
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(FailedCheck(v).rfind("tdx.quote.signature", 0), 0u) << FailedCheck(v);
   EXPECT_THAT(v.status(), HasCode(StatusCode::kUnauthenticated));
+}
+
+TEST(TdxAttestationKey, OnlyPointsOnP256AreKeys) {
+  // The T3 quote's attestation key is a valid point; the same x with y + 1,
+  // the all-zero "point" and a short input are refused before any
+  // signature check (the key is imported without OpenSSL's decoders).
+  auto q = ParseTdxQuote(ReadVector("tdx/t3-quote-v4.dat"));
+  ASSERT_TRUE(q.ok());
+  Bytes xy(q->attestation_key.begin(), q->attestation_key.end());
+  EXPECT_TRUE(internal::EcP256PublicKey(xy, "attestation key").ok());
+  Bytes off = xy;
+  off[63] ^= 0x01;
+  EXPECT_THAT(internal::EcP256PublicKey(off, "attestation key").status(), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(internal::EcP256PublicKey(Bytes(64, 0), "attestation key").status(), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(internal::EcP256PublicKey(Bytes(63, 1), "attestation key").status(), HasCode(StatusCode::kInvalidArgument));
 }
 
 TEST(TdxNegative, TruncatedIsAParseError) {

@@ -142,8 +142,9 @@ void VerifyTpmQuote(const TpmQuote& q, EVP_PKEY* ak, const std::string& ak_ancho
 
   // AK anchor: refuse an AK nothing vouches for.
   if (ak == nullptr || ak_anchor.empty()) {
-    v->Fail("tpm.ak.anchor", UnauthenticatedError("attestation key is unanchored: name it with --tpm-ak or bundle an "
-                                                  "SNP/TDX report whose report data binds it"));
+    v->Fail("tpm.ak.anchor", UnauthenticatedError("attestation key is unanchored: name it with --tpm-ak, bundle an AK "
+                                                  "certificate that chains to a configured TPM root, or bundle an "
+                                                  "SNP report whose report data binds it"));
   } else {
     v->Pass("tpm.ak.anchor", ak_anchor);
   }

@@ -163,7 +163,7 @@ void AddAttestCommands(CLI::App& app, Command* run) {
 
   auto* verify = attest->add_subcommand("verify", "Verify an evidence bundle against the pinned vendor roots");
   verify->add_option("bundle", o->bundle, "Evidence bundle (arca attest bundle)")->required();
-  verify->add_option("--roots", o->roots_dir, "Use exactly the root certificates in DIR instead of the built-in ones");
+  verify->add_option("--roots", o->roots_dir, "Use exactly the root certificates in DIR instead of the built-in ones (DIR/tpm/: roots of TPM AK certificates)");
   verify->add_option("--time", o->time, "Verification time, RFC 3339 UTC (default: now)");
   verify->add_option("--tpm-ak", o->tpm_ak, "Trusted TPM attestation key (PEM or DER SubjectPublicKeyInfo)");
   verify->add_flag("--json", o->json, "Print the verdict, claims and checks as JSON");

@@ -34,6 +34,8 @@ struct Options {
   std::string configfs_root = kDefaultConfigfsRoot;
   std::string tpm_tcti, ak_out;
   bool debug = false;
+  bool vlek = false, turin = false, td_report_15 = false;
+  int quote_version = 4;
   bool json = false;
 };
 
@@ -114,8 +116,21 @@ int EvidenceCmd(const Options& o) {
   if (s.ok() && req.tee != Tee::kTpm && (!o.tpm_tcti.empty() || !o.ak_out.empty())) {
     s = InvalidArgumentError("--tpm-tcti and --ak-out are for --tee tpm");
   }
+  if (s.ok() && req.tee != Tee::kSimSnp && (o.vlek || o.turin)) {
+    s = InvalidArgumentError("--vlek and --turin are for --tee sim-snp");
+  }
+  if (s.ok() && req.tee != Tee::kSimTdx && (o.quote_version != 4 || o.td_report_15)) {
+    s = InvalidArgumentError("--quote-version and --td-report-15 are for --tee sim-tdx");
+  }
+  if (s.ok() && o.quote_version != 4 && o.quote_version != 5) {
+    s = InvalidArgumentError("--quote-version: expected 4 or 5, got " + std::to_string(o.quote_version));
+  }
   if (!s.ok()) return ReportError(s, o.json);
   req.debug = o.debug;
+  req.vlek = o.vlek;
+  req.turin = o.turin;
+  req.quote_version = std::uint16_t(o.quote_version);
+  req.td_report_15 = o.td_report_15;
   req.configfs_root = o.configfs_root;
   req.now = static_cast<attest::UnixSeconds>(std::time(nullptr));
   req.tpm_tcti = o.tpm_tcti;
@@ -211,6 +226,10 @@ int RunCli(int argc, char** argv) {
   ev->add_option("--measurement", o->measurement, "Simulated: MEASUREMENT/MRTD (48 bytes hex; default SHA-384 of this executable)");
   ev->add_option("--host-data", o->host_data, "Simulated: HOST_DATA/MRCONFIGID (hex)");
   ev->add_flag("--debug", o->debug, "Simulated: report a debuggable guest");
+  ev->add_flag("--vlek", o->vlek, "sim-snp: sign with a test VLEK under a test ASVK instead of the VCEK");
+  ev->add_flag("--turin", o->turin, "sim-snp: report a Turin CPU (Turin TCB layout with FMC)");
+  ev->add_option("--quote-version", o->quote_version, "sim-tdx: quote version 4 (default) or 5");
+  ev->add_flag("--td-report-15", o->td_report_15, "sim-tdx: with --quote-version 5, a TD report 1.5 body");
   ev->add_option("--roots-out", o->roots_out, "Simulated: also write the test roots into DIR");
   ev->add_option("--tpm-tcti", o->tpm_tcti, "TPM: tpm2-tools TCTI (default $TPM2TOOLS_TCTI), e.g. swtpm:host=127.0.0.1,port=2321");
   ev->add_option("--ak-out", o->ak_out, "TPM: write the attestation key (PEM) for arca attest verify --tpm-ak");

@@ -74,6 +74,28 @@ TEST_F(RuntimeCli, SimTdxVerifiesWithSimRootsCommand) {
   EXPECT_EQ(v.claims["measurement"], HexEncode(*SimMeasurement()));
 }
 
+TEST_F(RuntimeCli, SimVariantsVerify) {
+  ASSERT_EQ(RunRuntime({"sim-roots", "-o", Path("roots")}), 0);
+  auto roots = attest::RootStore::FromDirectory(Path("roots"));
+  ASSERT_TRUE(roots.ok());
+  ASSERT_EQ(RunRuntime({"evidence", "--tee", "sim-snp", "--vlek", "--turin", "-o", Path("s")}), 0);
+  attest::Verdict s = Verify(Path("s"), *roots);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s.claims["signerChain"][1], "ARCA-SIM-ASVK");
+  EXPECT_EQ(s.claims["tcb"]["fmc"], 1);
+  ASSERT_EQ(RunRuntime({"evidence", "--tee", "sim-tdx", "--quote-version", "5", "--td-report-15", "-o", Path("t")}), 0);
+  attest::Verdict t = Verify(Path("t"), *roots);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t.claims["tdx"]["version"], 5);
+  EXPECT_TRUE(t.claims["tdx"].contains("mrservicetd"));
+  // Each flag belongs to its simulator.
+  EXPECT_NE(RunRuntime({"evidence", "--tee", "sim-tdx", "--vlek", "-o", Path("x")}), 0);
+  EXPECT_NE(RunRuntime({"evidence", "--tee", "sim-snp", "--quote-version", "5", "-o", Path("x")}), 0);
+  EXPECT_NE(RunRuntime({"evidence", "--tee", "sim-tdx", "--quote-version", "6", "-o", Path("x")}), 0);
+  EXPECT_NE(RunRuntime({"evidence", "--tee", "sim-tdx", "--td-report-15", "-o", Path("x")}), 0);
+  EXPECT_FALSE(fs::exists(Path("x")));
+}
+
 TEST_F(RuntimeCli, BindingFlagsPutTheBindingIntoReportData) {
   std::ofstream(Path("key.bin"), std::ios::binary) << "ephemeral-x25519-public-key-32b!";
   std::string pkg = "sha256:" + std::string(64, 'a'), pol = "sha256:" + std::string(64, 'b');

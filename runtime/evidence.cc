@@ -50,6 +50,9 @@ Result<attest::EvidenceBundle> CollectEvidence(const EvidenceRequest& req, TsmFs
       o.measurement = measurement;
       std::copy(req.host_data.begin(), req.host_data.begin() + 32, o.host_data.begin());
       o.debug = req.debug;
+      o.vlek = req.vlek;
+      o.turin = req.turin;
+      if (req.turin) o.reported_tcb = attest::kSimTurinTcb;
       return attest::SimSnpEvidence(o);
     }
     case Tee::kSimTdx: {
@@ -59,6 +62,8 @@ Result<attest::EvidenceBundle> CollectEvidence(const EvidenceRequest& req, TsmFs
       o.mrconfigid = req.host_data;
       o.debug = req.debug;
       o.now = req.now;
+      o.quote_version = req.quote_version;
+      o.td_report_15 = req.td_report_15;
       return attest::SimTdxEvidence(o);
     }
     case Tee::kTpm: {

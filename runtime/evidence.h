@@ -39,6 +39,13 @@ struct EvidenceRequest {
   std::optional<std::array<std::uint8_t, 48>> measurement;
   std::array<std::uint8_t, 48> host_data{};
   bool debug = false;
+  // Simulated SNP: sign with a test VLEK (under a test ASVK) instead of the
+  // VCEK; report a Turin CPU (Turin TCB layout, attest::kSimTurinTcb).
+  bool vlek = false;
+  bool turin = false;
+  // Simulated TDX: quote version 4 or 5; with 5, optionally a TD report 1.5.
+  std::uint16_t quote_version = 4;
+  bool td_report_15 = false;
   // Real hardware: where configfs is mounted.
   std::string configfs_root = kDefaultConfigfsRoot;
   // TPM: the TCTI of tpm2-tools (swtpm:host=...,port=... or device:...).

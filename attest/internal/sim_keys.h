@@ -8,6 +8,8 @@ namespace arca::attest::internal {
 extern const char kSimArkKeyPem[];  // simulated ARK (RSA-4096)
 extern const char kSimAskKeyPem[];  // simulated ASK (RSA-4096)
 extern const char kSimVcekKeyPem[];  // simulated VCEK (EC P-384)
+extern const char kSimAsvkKeyPem[];  // simulated ASVK (RSA-4096)
+extern const char kSimVlekKeyPem[];  // simulated VLEK (EC P-384)
 extern const char kSimIntelRootKeyPem[];  // simulated Intel SGX Root CA (EC P-256)
 extern const char kSimPckCaKeyPem[];  // simulated PCK Platform CA (EC P-256)
 extern const char kSimPckKeyPem[];  // simulated PCK (EC P-256)

@@ -1,12 +1,15 @@
 #include "attest/internal/x509.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
 
+#include "attest/internal/cache.h"
 #include "attest/internal/der.h"
 
 namespace arca::attest::internal {
@@ -16,16 +19,35 @@ std::string NameEntry(const X509_NAME* name) {
   int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (idx >= 0) {
     const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
+    return Printable(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s)));
   }
   char buf[256];
   X509_NAME_oneline(name, buf, sizeof buf);
-  return buf;
+  return Printable(buf);
 }
 
-bool SameDer(const X509* a, const X509* b) { return CertDer(a) == CertDer(b); }
+// SameDer: X509_cmp (cached SHA-1 of the DER, then the TBS encoding) is
+// the cheap filter for the common "different" answer; equality is
+// confirmed on the whole DER, so it never rests on SHA-1.
+bool SameDer(const X509* a, const X509* b) { return X509_cmp(a, b) == 0 && CertDer(a) == CertDer(b); }
 
 }  // namespace
+
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (char ch : bytes) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7e && c != '\\') {
+      out.push_back(char(c));
+    } else {
+      char esc[5];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    }
+  }
+  return out;
+}
 
 Result<X509Ptr> ParseCertificateDer(ByteSpan der, std::string_view what) {
   const unsigned char* p = der.data();
@@ -111,6 +133,29 @@ Result<EvpPkeyPtr> ParsePublicKeyDer(ByteSpan spki, std::string_view what) {
   return key;
 }
 
+Result<EvpPkeyPtr> EcP256PublicKey(ByteSpan xy, std::string_view what) {
+  if (xy.size() != 64) {
+    return InvalidArgumentError(std::string(what) + ": P-256 point expected 64 bytes, got " + std::to_string(xy.size()));
+  }
+  std::uint8_t point[65];
+  point[0] = 0x04;  // uncompressed
+  std::memcpy(point + 1, xy.data(), 64);
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+      OSSL_PARAM_construct_end(),
+  };
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1 || raw == nullptr) {
+    ERR_clear_error();
+    return InvalidArgumentError(std::string(what) + ": not a point on P-256");
+  }
+  return EvpPkeyPtr(raw);
+}
+
 Result<UnixSeconds> Asn1TimeToUnix(const ASN1_TIME* t) {
   std::tm tm{};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return InvalidArgumentError("malformed ASN.1 time");
@@ -163,12 +208,7 @@ Status CheckSignatureAlgorithm(const X509* cert, const ChainPolicy& policy) {
   return Status::Ok();
 }
 
-bool SignedBy(const X509* cert, const X509* issuer) {
-  EVP_PKEY* key = X509_get0_pubkey(issuer);
-  bool ok = key && X509_verify(const_cast<X509*>(cert), key) == 1;
-  ERR_clear_error();
-  return ok;
-}
+bool SignedBy(const X509* cert, const X509* issuer) { return CertSignedBy(cert, issuer); }
 
 }  // namespace
 
@@ -238,8 +278,7 @@ Status CheckCrl(const X509_CRL* crl, const X509* issuer, const X509* subject, Un
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
     return UnauthenticatedError(w + ": issuer expected " + CommonName(issuer) + ", got another name");
   }
-  if (X509_CRL_verify(const_cast<X509_CRL*>(crl), X509_get0_pubkey(issuer)) != 1) {
-    ERR_clear_error();
+  if (!CrlSignedBy(crl, issuer)) {
     return UnauthenticatedError(w + ": signature by " + CommonName(issuer) + " does not verify");
   }
   auto tu = Asn1TimeToUnix(X509_CRL_get0_lastUpdate(crl));

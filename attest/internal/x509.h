@@ -33,8 +33,14 @@ Result<X509CrlPtr> ParseCrl(ByteSpan data, std::string_view what);
 Bytes CertDer(const X509* cert);
 Bytes CrlDer(const X509_CRL* crl);
 
-// CommonName returns the subject CN ("SEV-VCEK"), or the one-line subject
-// when there is no CN. IssuerCommonName does the same for the issuer.
+// Printable returns `bytes` with every byte outside printable ASCII
+// (0x20..0x7e) and the backslash written as \xNN: how text read from
+// unauthenticated certificates (names, product names) and bundle fields
+// enters messages and claims, which must stay valid UTF-8 JSON.
+std::string Printable(std::string_view bytes);
+
+// CommonName returns the subject CN ("SEV-VCEK") through Printable, or the
+// one-line subject when there is no CN. IssuerCommonName does the same for the issuer.
 std::string CommonName(const X509* cert);
 std::string IssuerCommonName(const X509* cert);
 
@@ -94,6 +100,12 @@ Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, ByteSpan msg, ByteSpan s
 // ParsePublicKeyDer parses a DER SubjectPublicKeyInfo (RSA or EC), no
 // trailing bytes.
 Result<EvpPkeyPtr> ParsePublicKeyDer(ByteSpan spki, std::string_view what);
+
+// EcP256PublicKey makes a P-256 public key from the raw point x || y (64
+// bytes), refusing a point that is not on the curve (InvalidArgument). It
+// imports the point directly (EVP_PKEY_fromdata): OpenSSL 3's DER decoder
+// framework costs more than the signature check that follows.
+Result<EvpPkeyPtr> EcP256PublicKey(ByteSpan xy, std::string_view what);
 
 // PublicKeyToDer re-encodes a key as SPKI DER.
 Bytes PublicKeyToDer(EVP_PKEY* key);
