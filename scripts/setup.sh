@@ -25,10 +25,11 @@ BENCH_PKGS=(
 )
 
 pkgs=("${BUILD_PKGS[@]}")
+test_tools=0
 for arg in "$@"; do
   case $arg in
-    --test) pkgs+=("${TEST_PKGS[@]}") ;;
-    --bench) pkgs+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    --test) pkgs+=("${TEST_PKGS[@]}"); test_tools=1 ;;
+    --bench) pkgs+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}"); test_tools=1 ;;
     *) echo "setup: unknown option $arg (use --test or --bench)" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +56,7 @@ fi
 
 # npm test tools: tests/interop/package-lock.json, installed only when
 # node_modules is missing or was installed from another lock file.
-if [[ ${1:-} == --test ]]; then
+if ((test_tools)); then
   interop="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
   stamp="$interop/node_modules/.arca-lock-sha256"
   want=$(sha256sum "$interop/package-lock.json" | cut -d' ' -f1)
