@@ -128,6 +128,98 @@ std::string WithoutLastRead(std::string message) {
   return message;
 }
 
+// StrictDomBuilder is a SAX handler that builds the document and refuses
+// duplicate keys and excessive nesting as it goes. It replaces nlohmann's
+// callback parser, which after every closed container rescans its parent
+// for discarded values: O(n^2) on an array of n objects (a 100k-chunk
+// manifest took 1.8 s to parse instead of 0.2 s).
+class StrictDomBuilder {
+ public:
+  explicit StrictDomBuilder(int max_depth) : max_depth_(max_depth) {}
+
+  bool null() { return Put(nullptr); }
+  bool boolean(bool v) { return Put(v); }
+  bool number_integer(Json::number_integer_t v) { return Put(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Put(v); }
+  bool number_float(Json::number_float_t v, const std::string&) { return Put(v); }
+  bool string(std::string& v) { return Put(std::move(v)); }
+  bool binary(Json::binary_t& v) { return Put(Json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return Open(Json::object()); }
+  bool key(std::string& k) {
+    // Objects are std::map: a lookup per key, no separate key set needed.
+    if (stack_.back()->contains(k)) {
+      return Fail(StatusCode::kInvalidArgument, "duplicate key \"" + k.substr(0, 64) + "\"");
+    }
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() { return Close(); }
+  bool start_array(std::size_t) { return Open(Json::array()); }
+  bool end_array() { return Close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    syntax_error_ = true;
+    error_byte_ = position;
+    return Fail(StatusCode::kInvalidArgument, WithoutLastRead(e.what()).substr(0, 160));
+  }
+
+  bool syntax_error() const { return syntax_error_; }
+  std::size_t error_byte() const { return error_byte_; }
+  const std::string& problem() const { return problem_; }
+  StatusCode problem_code() const { return problem_code_; }
+  Json Take() && { return std::move(root_); }
+
+ private:
+  // Put stores a value in the innermost open container (or as the root).
+  // Pointers to open containers stay valid: nothing is appended to a
+  // container's parent while it is open, and object members never move.
+  Json* Insert(Json v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    Json& slot = top[key_];
+    slot = std::move(v);
+    return &slot;
+  }
+  bool Put(Json v) {
+    Insert(std::move(v));
+    return true;
+  }
+  bool Open(Json container) {
+    // A container's own nesting level counts itself: "[[]]" is depth 2.
+    if (int(stack_.size()) + 1 > max_depth_) {
+      return Fail(StatusCode::kResourceExhausted, "nesting deeper than " + std::to_string(max_depth_));
+    }
+    stack_.push_back(Insert(std::move(container)));
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+  bool Fail(StatusCode code, std::string message) {
+    if (problem_.empty()) {
+      problem_ = std::move(message);
+      problem_code_ = code;
+    }
+    return false;
+  }
+
+  int max_depth_;
+  Json root_;
+  std::vector<Json*> stack_;
+  std::string key_;
+  std::string problem_;
+  StatusCode problem_code_ = StatusCode::kInvalidArgument;
+  bool syntax_error_ = false;
+  std::size_t error_byte_ = 0;
+};
+
 std::string FieldPath(std::string_view where, std::string_view field) {
   std::string s(where);
   s += ".";
@@ -153,49 +245,24 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, const JsonL
   if (text.substr(0, 3) == "\xEF\xBB\xBF") {
     return InvalidArgumentError(std::string(what) + ": starts with a UTF-8 byte order mark (not allowed)");
   }
-  // The callback sees every key before it is stored: track the keys of each
-  // open object to refuse duplicates, and refuse excessive depth early.
-  std::vector<std::set<std::string>> open_keys;
-  std::string problem;
-  StatusCode problem_code = StatusCode::kInvalidArgument;
-  auto cb = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
-    if (!problem.empty()) return false;
-    // `depth` counts the containers enclosing the event's value, so a new
-    // container's own nesting level is depth + 1. Checking only at container
-    // starts keeps "[[]]" and "[[1]]" at the same depth (2).
-    bool opens = event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
-    if (opens && depth + 1 > limits.max_depth) {
-      problem = "nesting deeper than " + std::to_string(limits.max_depth);
-      problem_code = StatusCode::kResourceExhausted;
-      throw std::runtime_error("depth");
-    }
-    switch (event) {
-      case Json::parse_event_t::object_start: open_keys.emplace_back(); break;
-      case Json::parse_event_t::object_end:
-        if (!open_keys.empty()) open_keys.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        const auto& k = parsed.get_ref<const std::string&>();
-        if (!open_keys.empty() && !open_keys.back().insert(k).second) {
-          problem = "duplicate key \"" + k.substr(0, 64) + "\"";
-          throw std::runtime_error("dup");
-        }
-        break;
-      }
-      default: break;
-    }
-    return true;
-  };
+  StrictDomBuilder builder(limits.max_depth);
+  bool ok = false;
   try {
-    return Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const Json::parse_error& e) {
-    // e.byte is the 1-based position of the offending byte.
-    return InvalidArgumentError(std::string(what) + ": JSON syntax error at byte " + std::to_string(e.byte) + ": " +
-                                WithoutLastRead(e.what()).substr(0, 160));
+    ok = Json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
+                         /*strict=*/true, /*ignore_comments=*/false);
   } catch (const std::exception& e) {
-    if (!problem.empty()) return Status(problem_code, std::string(what) + ": " + problem);
-    return InvalidArgumentError(std::string(what) + ": invalid JSON: " + std::string(e.what()).substr(0, 160));
+    // sax_parse reports through parse_error; anything thrown is a bug or
+    // out-of-memory, reported without document bytes.
+    return InvalidArgumentError(std::string(what) + ": invalid JSON: " + WithoutLastRead(e.what()).substr(0, 160));
   }
+  if (!ok) {
+    if (builder.syntax_error()) {
+      return InvalidArgumentError(std::string(what) + ": JSON syntax error at byte " +
+                                  std::to_string(builder.error_byte()) + ": " + builder.problem());
+    }
+    return Status(builder.problem_code(), std::string(what) + ": " + builder.problem());
+  }
+  return std::move(builder).Take();
 }
 
 Result<std::string> CanonicalJson(const Json& value) {
