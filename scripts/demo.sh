@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Arca's main job end to end, on the embedded defaults, as far as it exists
 # today: make a sample model, create release keys and a 2-of-3 namespace
-# root, seal and sign the model, inspect it without keys, verify its
-# signatures and provenance against the root, attach a signed release policy,
-# open it with the lineage key and prove the result is bit-identical; show a
-# tampered signature and a wrong key refused. Installs what is missing and
-# builds first.
+# root, seal and sign the model, inspect it without keys, attach a signed
+# release policy, verify everything against the root; start arca-registry
+# (SQLite + a blob directory, nothing to set up), push, and pull it as an
+# enterprise that trusts the root out of band; open the pulled copy with the
+# lineage key and prove it bit-identical; show a foreign signature refused by
+# the verifier and by the registry, and a wrong key refused. Installs what is
+# missing and builds first.
 #
 #   ./scripts/demo.sh [--mib N] [--keep]
 set -euo pipefail
@@ -15,7 +17,7 @@ while (($#)); do
   case $1 in
     --mib) MIB=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -23,11 +25,16 @@ done
 scripts/setup.sh
 BUILD=${ARCA_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARCA_TESTS=OFF -DARCA_BENCH=OFF >/dev/null
-cmake --build "$BUILD" --target arca arca-make-model >/dev/null
-ARCA=$BUILD/client/arca
+cmake --build "$BUILD" --target arca arca-registry arca-make-model >/dev/null
+ARCA=$(realpath "$BUILD/client/arca"); REGISTRY=$(realpath "$BUILD/registry-server/arca-registry")
 
 W=$(mktemp -d /tmp/arca-demo.XXXXXX)
-[[ $KEEP == 1 ]] || trap 'rm -rf "$W"' EXIT
+REG_PID=""
+cleanup() { [[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null; [[ $KEEP == 1 ]] || rm -rf "$W"; }
+trap cleanup EXIT
+# The lab's and the enterprise's CLI state (credentials, trusted roots, the
+# local store) live in their own homes under the demo folder.
+export HOME=$W/lab-home; mkdir -p "$HOME"
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
 step "1. a sample model (bf16 weights like a real checkpoint)" "$BUILD/bench/arca-make-model" "$W/model" --mib "$MIB" --seed 7
@@ -42,10 +49,22 @@ step "7. a release policy: which TEE measurement may receive the keys" "$ARCA" p
 "$ARCA" policy sign "$W/policy.json" --key "$W/alice.key" >/dev/null && "$ARCA" policy sign "$W/policy.json" --key "$W/bob.key" >/dev/null
 "$ARCA" policy attach "$W/pkg" "$W/policy.json"
 step "8. verify everything against the root (re-hashing every pack)" "$ARCA" verify "$W/pkg" --root "$W/acme.root.json" --deep
-step "9. open with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/pkg" --lineage-key "$W/acme-med.key" -o "$W/out"
-step "10. bit-identical?" diff -r "$W/model" "$W/out"
-echo "yes: the opened model is bit-identical to the original"
-printf '\n\033[1m== 11. a signature by a key outside the root is refused\033[0m\n'
+printf '\n\033[1m== 9. the registry operator starts arca-registry and registers acme'"'"'s root\033[0m\n'
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "\$ arca-registry namespace add acme --root acme.root.json --data $W/var"
+"$REGISTRY" namespace add acme --root "$W/acme.root.json" --data "$W/var"
+echo "\$ arca-registry serve --data $W/var --listen 127.0.0.1:$PORT &"
+"$REGISTRY" serve --data "$W/var" --listen "127.0.0.1:$PORT" 2>"$W/registry.log" &
+REG_PID=$!
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+TOKEN=$("$REGISTRY" token create --namespace acme --scope push,pull --label demo --data "$W/var" 2>/dev/null | tail -1)
+echo "token created (shown once; the registry keeps only its hash)"
+printf '\n\033[1m== 10. the lab logs in and pushes (only blobs the registry lacks)\033[0m\n'
+echo "\$ arca login 127.0.0.1:$PORT --token arca_…"
+"$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN"
+echo "\$ arca push $W/pkg 127.0.0.1:$PORT/acme/med-llm:1.2"
+"$ARCA" push "$W/pkg" "127.0.0.1:$PORT/acme/med-llm:1.2"
+printf '\n\033[1m== 11. a package carrying a signature by a key outside the root is refused\033[0m\n'
 cp -a "$W/pkg" "$W/pkg-evil"
 "$ARCA" key new -o "$W/mallory.key" >/dev/null
 "$ARCA" sign "$W/pkg-evil" --key "$W/mallory.key" >/dev/null
@@ -56,7 +75,20 @@ if "$ARCA" verify "$W/pkg-evil" --root "$W/acme.root.json" >"$W/evil.log" 2>&1; 
 fi
 grep -E 'NOT verified|FAIL' "$W/evil.log"
 grep -q 'unknown signer' "$W/evil.log" || { echo "demo: the refusal did not name the unknown signer" >&2; exit 1; }
-printf '\n\033[1m== 12. a wrong lineage key is refused, and nothing is written\033[0m\n'
+echo "\$ $ARCA push $W/pkg-evil 127.0.0.1:$PORT/acme/med-llm:evil"
+if "$ARCA" push "$W/pkg-evil" "127.0.0.1:$PORT/acme/med-llm:evil" >"$W/evil-push.log" 2>&1; then
+  echo "demo: the registry accepted a package with a foreign signature" >&2; exit 1
+fi
+tail -1 "$W/evil-push.log" | cut -c1-240
+export HOME=$W/enterprise-home; mkdir -p "$HOME"
+"$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null
+step "12. an enterprise trusts acme's root, obtained out of band" "$ARCA" trust add acme "$W/acme.root.json"
+step "13. and pulls: signatures verified before any weights move, every blob hashed" "$ARCA" pull "127.0.0.1:$PORT/acme/med-llm:1.2" --store "$W/store"
+step "14. the local store" "$ARCA" ls --store "$W/store"
+step "15. open the pulled copy with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/store:acme/med-llm:1.2" --lineage-key "$W/acme-med.key" -o "$W/out"
+step "16. bit-identical?" diff -r "$W/model" "$W/out"
+echo "yes: the model that went through the registry opens bit-identical to the original"
+printf '\n\033[1m== 17. a wrong lineage key is refused, and nothing is written\033[0m\n'
 "$ARCA" lineage-key new -o "$W/other.key" >/dev/null
 echo "\$ $ARCA open $W/pkg --lineage-key $W/other.key -o $W/out2"
 if "$ARCA" open "$W/pkg" --lineage-key "$W/other.key" -o "$W/out2"; then
