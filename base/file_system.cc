@@ -12,7 +12,6 @@
 #include "base/crypto.h"
 
 namespace arca {
-namespace {
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   std::string msg = what + " " + path + ": " + std::strerror(err);
@@ -24,9 +23,15 @@ Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
     case ENOSPC:
     case EDQUOT: return ResourceExhaustedError(msg);
     case ELOOP: return InvalidArgumentError(msg + " (refusing to follow a symlink)");
+    case EBUSY:
+    case EAGAIN:
+    case EINTR: return UnavailableError(msg);
     default: return InternalError(msg);
   }
 }
+
+namespace {
+
 
 class PosixWritableFile final : public WritableFile {
  public:

@@ -102,6 +102,13 @@ Result<SecretBytes> ReadSecretFileBounded(FileSystem& fs, const std::string& pat
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, ByteSpan data, std::uint32_t mode,
                        bool exclusive = false);
 
+// ErrnoStatus maps an errno from `what` on `path` to a Status: ENOENT
+// NotFound, EEXIST AlreadyExists, EACCES/EPERM PermissionDenied,
+// ENOSPC/EDQUOT ResourceExhausted, ELOOP InvalidArgument (a refused
+// symlink), EBUSY/EAGAIN/EINTR Unavailable, others Internal. For code that
+// calls POSIX directly (device files, configfs), not through FileSystem.
+Status ErrnoStatus(const std::string& what, const std::string& path, int err);
+
 // Path helpers (string-based; Arca paths are POSIX).
 std::string JoinPath(const std::string& a, const std::string& b);
 std::string DirName(const std::string& path);

@@ -13,40 +13,6 @@ namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
-// One path component of OCI's name grammar:
-// [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
-bool IsNameComponent(std::string_view c) {
-  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
-  for (std::size_t i = 0; i < c.size();) {
-    if (IsLowerAlnum(c[i])) {
-      ++i;
-      continue;
-    }
-    std::size_t j = i;
-    if (c[i] == '.') {
-      j = i + 1;
-    } else if (c[i] == '_') {
-      j = i + 1;
-      if (j < c.size() && c[j] == '_') ++j;
-    } else if (c[i] == '-') {
-      while (j < c.size() && c[j] == '-') ++j;
-    } else {
-      return false;
-    }
-    if (j >= c.size() || !IsLowerAlnum(c[j])) return false;
-    i = j;
-  }
-  return true;
-}
-
-// Tag grammar: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
-bool IsTag(std::string_view t) {
-  if (t.empty() || t.size() > 128) return false;
-  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  if (!word(t[0])) return false;
-  return std::all_of(t.begin(), t.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
-}
-
 bool IsHostChar(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-'; }
 
 Status ValidateRegistry(std::string_view reg) {
@@ -194,7 +160,7 @@ Result<Reference> ParseReference(std::string_view text) {
   if (colon != std::string_view::npos && (last_slash == std::string_view::npos || colon > last_slash)) {
     if (!r.digest.empty()) return bad("has both a tag and a digest");
     r.tag = std::string(rest.substr(colon + 1));
-    if (!IsTag(r.tag)) return bad("has an invalid tag (allowed: [A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
+    if (!format::IsOciTag(r.tag)) return bad("has an invalid tag (allowed: [A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
     rest = rest.substr(0, colon);
   }
   if (r.tag.empty() && r.digest.empty()) r.tag = "latest";
@@ -205,7 +171,7 @@ Result<Reference> ParseReference(std::string_view text) {
   while (true) {
     auto end = r.repository.find('/', start);
     std::string_view comp = std::string_view(r.repository).substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!IsNameComponent(comp)) {
+    if (!format::IsOciNameComponent(comp)) {
       return bad("has an invalid repository component \"" + std::string(comp.substr(0, 64)) +
                  "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')");
     }

@@ -71,6 +71,45 @@ class LayoutBlobWriter final : public BlobWriter {
 
 }  // namespace
 
+namespace {
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+}  // namespace
+
+bool IsOciNameComponent(std::string_view c) {
+  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
+  for (std::size_t i = 0; i < c.size();) {
+    if (IsLowerAlnum(c[i])) {
+      ++i;
+      continue;
+    }
+    // A separator run: ".", "_", "__" or "-+"; it must be followed by alnum.
+    std::size_t j = i;
+    if (c[i] == '.') {
+      j = i + 1;
+    } else if (c[i] == '_') {
+      j = i + 1;
+      if (j < c.size() && c[j] == '_') ++j;
+    } else if (c[i] == '-') {
+      while (j < c.size() && c[j] == '-') ++j;
+    } else {
+      return false;
+    }
+    if (j >= c.size() || !IsLowerAlnum(c[j])) return false;
+    i = j;
+  }
+  return true;
+}
+
+bool IsOciTag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 128) return false;
+  auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
+  if (!word(tag[0])) return false;
+  for (char c : tag.substr(1)) {
+    if (!word(c) && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 bool IsValidDigest(std::string_view digest) {
   return digest.substr(0, 7) == "sha256:" && IsLowerHex(digest.substr(7), 64);
 }

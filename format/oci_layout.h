@@ -49,6 +49,13 @@ struct OciManifest {
   std::map<std::string, std::string> annotations;
 };
 
+// IsOciNameComponent: one path component of the distribution-spec name
+// grammar, [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* (a repository name is such
+// components joined by '/').
+bool IsOciNameComponent(std::string_view component);
+// IsOciTag: the distribution-spec tag grammar [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
+bool IsOciTag(std::string_view tag);
+
 // IsValidDigest accepts exactly "sha256:" + 64 lower-case hex digits.
 bool IsValidDigest(std::string_view digest);
 // DigestOf returns "sha256:<hex>" of `data`.

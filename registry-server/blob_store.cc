@@ -13,63 +13,22 @@
 namespace arca::registry {
 namespace {
 
-Status Errno(const std::string& what) {
-  int e = errno;
-  std::string m = what + ": " + std::strerror(e);
-  if (e == ENOENT) return NotFoundError(std::move(m));
-  if (e == ENOSPC || e == EDQUOT) return ResourceExhaustedError(std::move(m));
-  return InternalError(std::move(m));
-}
+Status Errno(const std::string& what, const std::string& path) { return ErrnoStatus(what, path, errno); }
 
 Status MkdirP(const std::string& path) {
-  if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) return Errno("creating " + path);
+  if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) return Errno("creating", path);
   return Status::Ok();
 }
 
 Status SyncDirPath(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("opening " + dir);
+  if (fd < 0) return Errno("opening", dir);
   int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) return Errno("syncing " + dir);
+  if (rc != 0) return Errno("syncing", dir);
   return Status::Ok();
 }
 
-class FdAppender : public BlobStore::Appender {
- public:
-  FdAppender(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~FdAppender() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Status Append(ByteSpan data) override {
-    const std::uint8_t* p = data.data();
-    std::size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("writing " + path_);
-      }
-      p += n;
-      left -= std::size_t(n);
-    }
-    return Status::Ok();
-  }
-  Status Close() override {
-    int fd = fd_;
-    fd_ = -1;
-    if (::fdatasync(fd) != 0) {
-      ::close(fd);
-      return Errno("syncing " + path_);
-    }
-    if (::close(fd) != 0) return Errno("closing " + path_);
-    return Status::Ok();
-  }
-
- private:
-  int fd_;
-  std::string path_;
-};
 
 }  // namespace
 
@@ -100,28 +59,25 @@ Result<std::unique_ptr<RandomAccessFile>> BlobStore::Open(const std::string& dig
 
 Result<std::uint64_t> BlobStore::Size(const std::string& digest) const {
   struct stat st;
-  if (::stat(BlobPath(digest).c_str(), &st) != 0) return Errno("blob " + digest);
+  if (::stat(BlobPath(digest).c_str(), &st) != 0) return Errno("blob", digest);
   return std::uint64_t(st.st_size);
 }
 
 Status BlobStore::NewUpload(const std::string& id) {
   int fd = ::open(UploadPath(id).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("creating upload " + id);
+  if (fd < 0) return Errno("creating upload", id);
   ::close(fd);
   return Status::Ok();
 }
 
 Result<std::uint64_t> BlobStore::UploadSize(const std::string& id) const {
   struct stat st;
-  if (::stat(UploadPath(id).c_str(), &st) != 0) return Errno("upload " + id);
+  if (::stat(UploadPath(id).c_str(), &st) != 0) return Errno("upload", id);
   return std::uint64_t(st.st_size);
 }
 
-Result<std::unique_ptr<BlobStore::Appender>> BlobStore::AppendUpload(const std::string& id) {
-  std::string path = UploadPath(id);
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return Errno("upload " + id);
-  return std::unique_ptr<Appender>(new FdAppender(fd, path));
+Result<std::unique_ptr<WritableFile>> BlobStore::AppendUpload(const std::string& id) {
+  return FileSystem::Default().OpenAppend(UploadPath(id), 0640);
 }
 
 Result<std::string> BlobStore::HashUpload(const std::string& id) const {
@@ -146,12 +102,12 @@ Status BlobStore::PlaceUpload(const std::string& id, const std::string& digest) 
     // Already stored: content addressing makes the bytes identical.
     return DeleteUpload(id);
   }
-  if (::rename(UploadPath(id).c_str(), final_path.c_str()) != 0) return Errno("storing blob " + digest);
+  if (::rename(UploadPath(id).c_str(), final_path.c_str()) != 0) return Errno("storing blob", digest);
   return SyncDirPath(dir);
 }
 
 Status BlobStore::DeleteUpload(const std::string& id) {
-  if (::unlink(UploadPath(id).c_str()) != 0 && errno != ENOENT) return Errno("removing upload " + id);
+  if (::unlink(UploadPath(id).c_str()) != 0 && errno != ENOENT) return Errno("removing upload", id);
   return Status::Ok();
 }
 
@@ -160,6 +116,7 @@ Result<std::string> BlobStore::WriteBlob(ByteSpan data, const std::string& stagi
   ARCA_RETURN_IF_ERROR(NewUpload(staging_id));
   ARCA_ASSIGN_OR_RETURN(auto a, AppendUpload(staging_id));
   Status s = a->Append(data);
+  if (s.ok()) s = a->Sync();
   if (s.ok()) s = a->Close();
   if (!s.ok()) {
     (void)DeleteUpload(staging_id);
@@ -172,7 +129,7 @@ Result<std::uint64_t> BlobStore::Delete(const std::string& digest) {
   std::string path = BlobPath(digest);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return std::uint64_t(0);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("deleting blob " + digest);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("deleting blob", digest);
   return std::uint64_t(st.st_size);
 }
 

@@ -39,15 +39,9 @@ class BlobStore {
   [[nodiscard]] Status NewUpload(const std::string& id);
   // UploadSize: bytes received so far; NotFound when the session is gone.
   Result<std::uint64_t> UploadSize(const std::string& id) const;
-  // AppendUpload appends to the upload file (opened per call: sessions span
-  // requests). Returns the open file descriptor wrapper for streaming.
-  class Appender {
-   public:
-    virtual ~Appender() = default;
-    [[nodiscard]] virtual Status Append(ByteSpan data) = 0;
-    [[nodiscard]] virtual Status Close() = 0;  // fsyncs
-  };
-  Result<std::unique_ptr<Appender>> AppendUpload(const std::string& id);
+  // AppendUpload opens the upload file for appending (per request:
+  // sessions span requests). The caller Syncs before replying.
+  Result<std::unique_ptr<WritableFile>> AppendUpload(const std::string& id);
   // HashUpload re-reads an upload file and returns its "sha256:<hex>".
   Result<std::string> HashUpload(const std::string& id) const;
   // PlaceUpload renames the upload file to the blob's final name (removing

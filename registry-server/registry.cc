@@ -406,6 +406,9 @@ struct Server::Impl {
         metrics.bytes_in += len;
         return true;
       });
+      // Durable before the reply: the Range we report is what a resumed
+      // push continues from.
+      if (write_status.ok()) write_status = (*app)->Sync();
       Status closed = (*app)->Close();
       if (write_status.ok()) write_status = closed;
     }

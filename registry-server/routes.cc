@@ -9,35 +9,6 @@
 namespace arca::registry {
 namespace {
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// One path component of the name grammar:
-// [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
-bool IsValidComponent(std::string_view c) {
-  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
-  for (std::size_t i = 0; i < c.size();) {
-    if (IsLowerAlnum(c[i])) {
-      ++i;
-      continue;
-    }
-    // A separator run: ".", "_", "__" or "-+"; it must be followed by alnum.
-    std::size_t j = i;
-    if (c[i] == '.') {
-      j = i + 1;
-    } else if (c[i] == '_') {
-      j = i + 1;
-      if (j < c.size() && c[j] == '_') ++j;
-    } else if (c[i] == '-') {
-      while (j < c.size() && c[j] == '-') ++j;
-    } else {
-      return false;
-    }
-    if (j >= c.size() || !IsLowerAlnum(c[j])) return false;
-    i = j;
-  }
-  return true;
-}
-
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -92,7 +63,7 @@ Action ActionFor(RouteKind kind, std::string_view method) {
 
 }  // namespace
 
-bool IsValidNamespace(std::string_view ns) { return ns.size() <= 64 && IsValidComponent(ns); }
+bool IsValidNamespace(std::string_view ns) { return ns.size() <= 64 && format::IsOciNameComponent(ns); }
 
 bool IsValidRepositoryName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes) return false;
@@ -100,20 +71,12 @@ bool IsValidRepositoryName(std::string_view name) {
   if (parts.size() < 2) return false;
   if (!IsValidNamespace(parts[0])) return false;
   for (auto p : parts) {
-    if (!IsValidComponent(p)) return false;
+    if (!format::IsOciNameComponent(p)) return false;
   }
   return true;
 }
 
-bool IsValidTag(std::string_view tag) {
-  if (tag.empty() || tag.size() > kMaxTagBytes) return false;
-  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
-  if (!ok_first(tag[0])) return false;
-  for (char c : tag.substr(1)) {
-    if (!ok_first(c) && c != '.' && c != '-') return false;
-  }
-  return true;
-}
+bool IsValidTag(std::string_view tag) { return format::IsOciTag(tag); }
 
 bool IsValidUploadId(std::string_view id) { return IsLowerHex(id, 32); }
 

@@ -1,5 +1,7 @@
 #include "runtime/configfs_tsm.h"
 
+#include "base/file_system.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,38 +17,31 @@ namespace {
 constexpr std::size_t kMaxBlobBytes = 1 << 20;
 constexpr int kAttempts = 3;
 
-Status Errno(const char* op, const std::string& path, int err) {
-  std::string m = std::string(op) + " " + path + ": " + std::strerror(err);
-  if (err == ENOENT) return NotFoundError(m);
-  if (err == EACCES || err == EPERM) return PermissionDeniedError(m);
-  if (err == EBUSY || err == EAGAIN || err == EINTR) return UnavailableError(m);
-  return InternalError(m);
-}
 
 class PosixTsmFs final : public TsmFs {
  public:
   Status MakeDir(const std::string& path) override {
-    if (::mkdir(path.c_str(), 0700) != 0) return Errno("creating", path, errno);
+    if (::mkdir(path.c_str(), 0700) != 0) return ErrnoStatus("creating", path, errno);
     return Status::Ok();
   }
   Status RemoveDir(const std::string& path) override {
-    if (::rmdir(path.c_str()) != 0) return Errno("removing", path, errno);
+    if (::rmdir(path.c_str()) != 0) return ErrnoStatus("removing", path, errno);
     return Status::Ok();
   }
   Status Write(const std::string& path, ByteSpan data) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return Errno("opening", path, errno);
+    if (fd < 0) return ErrnoStatus("opening", path, errno);
     ssize_t n = ::write(fd, data.data(), data.size());
     int err = errno;
     bool closed = ::close(fd) == 0;
-    if (n < 0) return Errno("writing", path, err);
+    if (n < 0) return ErrnoStatus("writing", path, err);
     if (std::size_t(n) != data.size()) return InternalError("writing " + path + ": short write");
-    if (!closed) return Errno("closing", path, errno);
+    if (!closed) return ErrnoStatus("closing", path, errno);
     return Status::Ok();
   }
   Result<Bytes> Read(const std::string& path, std::size_t max_bytes) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return Errno("opening", path, errno);
+    if (fd < 0) return ErrnoStatus("opening", path, errno);
     Bytes out;
     std::uint8_t buf[8192];
     while (true) {
@@ -55,7 +50,7 @@ class PosixTsmFs final : public TsmFs {
       if (n < 0) {
         int err = errno;
         ::close(fd);
-        return Errno("reading", path, err);
+        return ErrnoStatus("reading", path, err);
       }
       if (n == 0) break;
       if (out.size() + std::size_t(n) > max_bytes) {
