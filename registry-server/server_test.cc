@@ -271,7 +271,9 @@ TEST_F(ServerTest, WrongTokensAreRefused) {
   // Revoked: refused from then on.
   auto tokens = reg_->metadata().ListTokens().value();
   for (const auto& t : tokens) {
-    if (t.scopes == kScopePull) ASSERT_THAT(reg_->metadata().RevokeToken(t.id), IsOk());
+    if (t.scopes == kScopePull) {
+      ASSERT_THAT(reg_->metadata().RevokeToken(t.id), IsOk());
+    }
   }
   EXPECT_EQ(p.Get("/v2/acme/med-llm/tags/list")->status, 401);
 }
