@@ -1,5 +1,6 @@
 #include "base/time.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace arca {
@@ -36,7 +37,12 @@ Result<UnixSeconds> ParseRfc3339(std::string_view s, std::string_view what) {
   }
   std::string_view zone = s.substr(pos);
   if (zone != "Z" && zone != "z" && zone != "+00:00") return bad();
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return bad();
+  // One text per instant: no 31 February (which would silently become 3
+  // March) and no leap second 60 (which would become the next minute).
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59) return bad();
+  if (d < 1 || d > kDaysInMonth[mo - 1] + (mo == 2 && leap ? 1 : 0)) return bad();
   // Days from civil (Howard Hinnant's algorithm), no dependence on TZ.
   int yy = y - (mo <= 2);
   int era = (yy >= 0 ? yy : yy - 399) / 400;
@@ -56,8 +62,11 @@ std::string FormatRfc3339(UnixSeconds t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  // Four-digit years always: strftime's %Y writes year 25 as "25", which
+  // ParseRfc3339 (rightly) refuses, so a time would not survive a round trip.
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

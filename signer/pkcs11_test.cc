@@ -31,7 +31,7 @@
 // the ctest ENVIRONMENT so running the binary directly behaves the same;
 // LSAN_OPTIONS from the environment still override it.
 extern "C" const char* __lsan_default_options() {
-  return "fast_unwind_on_malloc=0:suppressions=" ARCA_SOURCE_DIR "/tests/lsan-softhsm2.supp";
+  return "fast_unwind_on_malloc=0:suppressions=" ARCA_SOURCE_DIR "/tests/lsan.supp";
 }
 
 namespace arca::signer {

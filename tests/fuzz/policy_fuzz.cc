@@ -7,6 +7,7 @@
 // never for another package's digest (mix-and-match). Aborts when a property
 // breaks.
 #include <cstdint>
+#include <cstdio>
 
 #include "base/verdict.h"
 #include "signer/documents.h"
@@ -56,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto st2 = signer::ParseStatement(arca::AsBytes(*canonical));
   Check(st2.ok(), "a serialized policy statement does not parse");
   auto policy2 = signer::PolicyFromStatement(*st2);
+  if (!policy2.ok()) std::fprintf(stderr, "second decode: %s\n", policy2.status().ToString().c_str());
   Check(policy2.ok(), "a serialized policy does not decode");
   auto again = signer::SerializeStatement(signer::PolicyToStatement(*policy2));
   Check(again.ok() && *again == *canonical, "policy serialization is not a fixed point");
