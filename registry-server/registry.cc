@@ -797,6 +797,13 @@ Status Server::Start() {
     impl_->bound_port = impl_->opt.port;
   }
   impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
+  // httplib's stop() only acts once the accept loop runs: return when it
+  // does, so a Stop() right after Start() cannot leave the loop blocked in
+  // accept() forever (a test that made no request hung here).
+  for (int i = 0; i < 5000 && !impl_->http->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!impl_->http->is_running()) return UnavailableError("the server did not start accepting connections");
   return Status::Ok();
 }
 
