@@ -261,14 +261,15 @@ struct Server::Impl {
     res.set_header("ETag", "\"" + route.reference + "\"");
     // Status left unset: httplib answers 206 for a Range request, else 200.
     std::uint64_t total = f->size();
+    // One read buffer per response, not one per MiB sent.
+    auto buf = std::make_shared<std::vector<std::uint8_t>>(std::min<std::uint64_t>(total, 1 << 20));
     res.set_content_provider(
         std::size_t(total), "application/octet-stream",
-        [f, this](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          std::vector<std::uint8_t> buf(std::min<std::size_t>(length, 1 << 20));
-          std::size_t n = std::min(length, buf.size());
-          if (!f->ReadAt(offset, std::span<std::uint8_t>(buf.data(), n)).ok()) return false;
+        [f, buf, this](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          std::size_t n = std::min(length, buf->size());
+          if (!f->ReadAt(offset, std::span<std::uint8_t>(buf->data(), n)).ok()) return false;
           metrics.bytes_out += n;
-          return sink.write(reinterpret_cast<const char*>(buf.data()), n);
+          return sink.write(reinterpret_cast<const char*>(buf->data()), n);
         });
   }
 
@@ -379,11 +380,9 @@ struct Server::Impl {
       }
       declared = cl;
     }
-    // The in-memory hash is only usable if it covers exactly the file.
-    if (session->hashed != *current) {
-      auto file_hash_ok = session->hashed == 0 && *current == 0;
-      if (!file_hash_ok) session->hashed = UINT64_MAX;  // re-read at finish
-    }
+    // The in-memory hash is only usable if it covers exactly the file (not
+    // after a restart or a write that failed midway): otherwise re-read at finish.
+    if (session->hashed != *current) session->hashed = UINT64_MAX;
     std::uint64_t received = 0;
     Status write_status;
     bool too_long = false;
