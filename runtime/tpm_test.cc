@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "attest/bundle.h"
@@ -44,16 +45,28 @@ bool OnPath(const std::string& name) {
   return false;
 }
 
-int FreePort() {
+bool Bindable(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
+  a.sin_port = htons(std::uint16_t(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+// FreePortPair returns P with P and P+1 both free (swtpm's server and control
+// ports), chosen below Linux's ephemeral range (32768+): bind(0) hands out
+// odd ports and leaves the even ones, like P+1, to outgoing connections of
+// tests running alongside, which made swtpm fail to listen ~1 run in 10.
+int FreePortPair() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int p = 20000 + int(rd() % 12000);
+    if (Bindable(p) && Bindable(p + 1)) return p;
+  }
+  return 0;
 }
 
 bool Connects(int port) {
@@ -76,16 +89,32 @@ class SwtpmTest : public ::testing::Test {
     }
     state_ = fs::temp_directory_path() / ("arca-swtpm-" + std::to_string(::getpid()));
     fs::create_directories(state_);
-    port_ = FreePort();
-    std::vector<std::string> argv = {"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state_.string(),
-                                     "--server", "type=tcp,port=" + std::to_string(port_) + ",bindaddr=127.0.0.1",
-                                     "--ctrl", "type=tcp,port=" + std::to_string(port_ + 1) + ",bindaddr=127.0.0.1",
-                                     "--flags", "not-need-init,startup-clear"};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ASSERT_EQ(posix_spawnp(&pid_, "swtpm", nullptr, nullptr, args.data(), environ), 0);
-    for (int i = 0; i < 100 && !Connects(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A pair can still be taken between the check and swtpm's bind: retry.
+    for (int attempt = 0; attempt < 5 && !Connects(port_); ++attempt) {
+      if (pid_ > 0) {
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = 0;
+      }
+      port_ = FreePortPair();
+      ASSERT_NE(port_, 0) << "no free port pair found";
+      std::vector<std::string> argv = {"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state_.string(),
+                                       "--server", "type=tcp,port=" + std::to_string(port_) + ",bindaddr=127.0.0.1",
+                                       "--ctrl", "type=tcp,port=" + std::to_string(port_ + 1) + ",bindaddr=127.0.0.1",
+                                       "--flags", "not-need-init,startup-clear"};
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ASSERT_EQ(posix_spawnp(&pid_, "swtpm", nullptr, nullptr, args.data(), environ), 0);
+      for (int i = 0; i < 100 && !Connects(port_); ++i) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // swtpm exited (port taken): next pair
+          pid_ = 0;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
     ASSERT_TRUE(Connects(port_)) << "swtpm did not listen on " << port_;
   }
   void TearDown() override {
@@ -200,7 +229,7 @@ TEST(Tpm, MissingTctiIsInvalid) {
 
 TEST(Tpm, UnreachableTpmIsUnavailableNamingTheTool) {
   if (!OnPath("tpm2_pcrreset")) GTEST_SKIP() << "tpm2-tools not installed";
-  auto r = CollectTpmEvidence({"swtpm:host=127.0.0.1,port=" + std::to_string(FreePort()), Nonce(), Measurement()});
+  auto r = CollectTpmEvidence({"swtpm:host=127.0.0.1,port=" + std::to_string(FreePortPair()), Nonce(), Measurement()});
   EXPECT_THAT(r.status(), HasCodeAndMessage(StatusCode::kUnavailable, "tpm2_pcrreset failed"));
 }
 
