@@ -96,6 +96,17 @@ Result<RootStore> RootStore::FromDirectory(const std::string& dir) {
   return FromCertificates(inputs, tpm_inputs);
 }
 
+RootStore RootStore::Union(const RootStore& a, const RootStore& b) {
+  auto roots = std::make_shared<std::vector<Root>>();
+  for (const RootStore* store : {&a, &b}) {
+    for (const Root& r : store->roots()) {
+      X509_up_ref(r.cert.get());
+      roots->push_back(Root{r.name, r.vendor, X509Ptr(r.cert.get()), r.sha256_der_hex, r.builtin});
+    }
+  }
+  return RootStore(std::move(roots));
+}
+
 std::vector<internal::Anchor> RootStore::Anchors(RootVendor vendor) const {
   std::vector<internal::Anchor> out;
   for (const auto& r : *roots_)

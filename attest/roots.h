@@ -39,6 +39,9 @@ struct Root {
 // certificates; all methods are const and thread-safe.
 class RootStore {
  public:
+  // An empty store anchors nothing: every chain check fails.
+  RootStore() : roots_(std::make_shared<const std::vector<Root>>()) {}
+
   // Pinned loads the built-in roots and checks each fingerprint
   // (Internal if one does not match: the binary is damaged). Parsed once per
   // process and cached.
@@ -55,6 +58,10 @@ class RootStore {
   // FromCertificates builds a store from PEM/DER certificate bytes (tests);
   // `tpm_certs` are TPM AK-certificate roots.
   static Result<RootStore> FromCertificates(const std::vector<Bytes>& certs, const std::vector<Bytes>& tpm_certs = {});
+
+  // Union is a store with the roots of both: a key broker's pinned roots
+  // plus, when it was started with --allow-sim, the simulated TEE's.
+  static RootStore Union(const RootStore& a, const RootStore& b);
 
   // Anchors lists the roots of one vendor, for chain building.
   std::vector<internal::Anchor> Anchors(RootVendor vendor) const;

@@ -550,7 +550,9 @@ TEST_P(SimTdxV5, RoundTripsAndEveryBinaryByteIsCovered) {
   EXPECT_EQ(v.claims["reportData"], HexEncode(o.report_data));
   EXPECT_EQ(v.claims["tdx"]["version"], 5);
   EXPECT_EQ(v.claims["tcbStatus"], "UpToDate");
-  if (v15) EXPECT_EQ(v.claims["tdx"]["teeTcbSvn2"], "05010200000000000000000000000000");
+  if (v15) {
+    EXPECT_EQ(v.claims["tdx"]["teeTcbSvn2"], "05010200000000000000000000000000");
+  }
   std::size_t pem_start = q->quote_size - q->pck_cert_chain.size();
   for (std::size_t i = 0; i < pem_start; ++i) {
     EvidenceBundle f = *b;

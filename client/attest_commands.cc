@@ -10,6 +10,7 @@
 
 #include "attest/bundle.h"
 #include "attest/roots.h"
+#include "attest/sim.h"
 #include "base/file_system.h"
 #include "client/output.h"
 
@@ -23,9 +24,7 @@ struct AttestOptions {
   std::string snp_report, tdx_quote, tpm_evidence, az_evidence;
   std::vector<std::string> certs, collateral, crls;
   std::string bundle;
-  std::string roots_dir;
-  std::string time;
-  std::string tpm_ak;
+  EvidenceFlags evidence;
   bool json = false;
 };
 
@@ -94,28 +93,9 @@ int BundleCmd(const AttestOptions& o) {
 }
 
 int VerifyCmd(const AttestOptions& o) {
-  auto text = ReadInput(o.bundle, "bundle");
-  if (!text.ok()) return ReportError(text.status(), o.json);
-  auto bundle = attest::ParseBundle(ToString(*text));
-  if (!bundle.ok()) return ReportError(bundle.status().WithContext(o.bundle), o.json);
-  auto roots = o.roots_dir.empty() ? attest::RootStore::Pinned() : attest::RootStore::FromDirectory(o.roots_dir);
-  if (!roots.ok()) return ReportError(roots.status(), o.json);
-  attest::VerifyOptions vo;
-  if (o.time.empty()) {
-    vo.time = static_cast<attest::UnixSeconds>(std::time(nullptr));  // the CLI's default only
-  } else {
-    auto t = attest::ParseRfc3339(o.time, "--time");
-    if (!t.ok()) return ReportError(t.status(), o.json);
-    vo.time = *t;
-  }
-  if (!o.tpm_ak.empty()) {
-    auto ak = ReadInput(o.tpm_ak, "--tpm-ak");
-    if (!ak.ok()) return ReportError(ak.status(), o.json);
-    auto der = attest::PublicKeyToSpkiDer(*ak);
-    if (!der.ok()) return ReportError(der.status().WithContext("--tpm-ak " + o.tpm_ak), o.json);
-    vo.tpm_ak_spki = std::move(*der);
-  }
-  attest::Verdict v = attest::VerifyBundle(*bundle, *roots, vo);
+  auto judged = JudgeEvidenceFile(o.bundle, o.evidence);
+  if (!judged.ok()) return ReportError(judged.status(), o.json);
+  const attest::Verdict& v = *judged;
   if (o.json) {
     PrintJson(v.ToJson());
   } else {
@@ -144,6 +124,42 @@ int VerifyCmd(const AttestOptions& o) {
 
 }  // namespace
 
+void AddEvidenceFlags(CLI::App* cmd, EvidenceFlags* f, bool sim) {
+  cmd->add_option("--roots", f->roots_dir, "Use exactly the root certificates in DIR instead of the built-in ones (DIR/tpm/: roots of TPM AK certificates)");
+  cmd->add_option("--time", f->time, "Verification time, RFC 3339 UTC (default: now)");
+  cmd->add_option("--tpm-ak", f->tpm_ak, "Trusted TPM attestation key (PEM or DER SubjectPublicKeyInfo)");
+  if (sim) cmd->add_flag("--allow-sim", f->allow_sim, "Also accept the simulated TEE's evidence (its test roots): development only");
+}
+
+Result<attest::Verdict> JudgeEvidenceFile(const std::string& path, const EvidenceFlags& f) {
+  ARCA_ASSIGN_OR_RETURN(Bytes text, ReadInput(path, "bundle"));
+  return JudgeEvidence(ToString(text), path, f);
+}
+
+Result<attest::Verdict> JudgeEvidence(std::string_view text, const std::string& what, const EvidenceFlags& f) {
+  auto bundle = attest::ParseBundle(text);
+  if (!bundle.ok()) return bundle.status().WithContext(what);
+  ARCA_ASSIGN_OR_RETURN(attest::RootStore roots,
+                        f.roots_dir.empty() ? attest::RootStore::Pinned() : attest::RootStore::FromDirectory(f.roots_dir));
+  if (f.allow_sim) {
+    ARCA_ASSIGN_OR_RETURN(attest::RootStore sim, attest::SimRootStore());
+    roots = attest::RootStore::Union(roots, sim);
+  }
+  attest::VerifyOptions vo;
+  if (f.time.empty()) {
+    vo.time = static_cast<attest::UnixSeconds>(std::time(nullptr));  // the CLI's default only
+  } else {
+    ARCA_ASSIGN_OR_RETURN(vo.time, attest::ParseRfc3339(f.time, "--time"));
+  }
+  if (!f.tpm_ak.empty()) {
+    ARCA_ASSIGN_OR_RETURN(Bytes ak, ReadInput(f.tpm_ak, "--tpm-ak"));
+    auto der = attest::PublicKeyToSpkiDer(ak);
+    if (!der.ok()) return der.status().WithContext("--tpm-ak " + f.tpm_ak);
+    vo.tpm_ak_spki = std::move(*der);
+  }
+  return attest::VerifyBundle(*bundle, roots, vo);
+}
+
 void AddAttestCommands(CLI::App& app, Command* run) {
   auto o = std::make_shared<AttestOptions>();
   auto* attest = app.add_subcommand("attest", "Assemble and verify SEV-SNP, TDX and TPM attestation evidence");
@@ -163,9 +179,7 @@ void AddAttestCommands(CLI::App& app, Command* run) {
 
   auto* verify = attest->add_subcommand("verify", "Verify an evidence bundle against the pinned vendor roots");
   verify->add_option("bundle", o->bundle, "Evidence bundle (arca attest bundle)")->required();
-  verify->add_option("--roots", o->roots_dir, "Use exactly the root certificates in DIR instead of the built-in ones (DIR/tpm/: roots of TPM AK certificates)");
-  verify->add_option("--time", o->time, "Verification time, RFC 3339 UTC (default: now)");
-  verify->add_option("--tpm-ak", o->tpm_ak, "Trusted TPM attestation key (PEM or DER SubjectPublicKeyInfo)");
+  AddEvidenceFlags(verify, &o->evidence, /*sim=*/false);
   verify->add_flag("--json", o->json, "Print the verdict, claims and checks as JSON");
   verify->callback([run, o] { *run = [o] { return VerifyCmd(*o); }; });
 }

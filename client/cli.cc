@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "client/attest_commands.h"
+#include "client/connect_command.h"
 #include "client/format_commands.h"
 #include "client/registry_commands.h"
 #include "client/sign_commands.h"
@@ -23,6 +24,7 @@ int RunCli(int argc, char** argv) {
   AddSignCommands(app, &run);
   AddAttestCommands(app, &run);
   AddRegistryCommands(app, &run);
+  AddConnectCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,6 +15,7 @@
 #include "base/file_system.h"
 #include "base/time.h"
 #include "base/verdict.h"
+#include "client/attest_commands.h"
 #include "client/output.h"
 #include "distribution/store.h"
 #include "signer/documents.h"
@@ -56,6 +57,8 @@ struct Options {
   std::string role = "release";
   bool allow_debug = false;
   bool require_gpu_cc = false;
+  std::string evidence_file;
+  EvidenceFlags evidence;
   bool json = false;
 };
 
@@ -522,6 +525,42 @@ int PolicySign(const Options& o) {
   return 0;
 }
 
+int PolicyTest(const Options& o) {
+  auto env = LoadPolicyFile(o.file);
+  if (!env.ok()) return ReportError(env.status(), o.json);
+  auto policy = signer::DecodePolicyEnvelope(*env);
+  if (!policy.ok()) return ReportError(policy.status().WithContext(o.file), o.json);
+  auto verdict = JudgeEvidenceFile(o.evidence_file, o.evidence);
+  if (!verdict.ok()) return ReportError(verdict.status(), o.json);
+  UnixSeconds now = NowUnixSeconds();
+  if (!o.evidence.time.empty()) {
+    auto t = ParseRfc3339(o.evidence.time, "--time");
+    if (!t.ok()) return ReportError(t.status(), o.json);
+    now = *t;
+  }
+  attest::PolicyDecision d = attest::EvaluatePolicy(*policy, *verdict, now);
+  if (o.json) {
+    Json out = d.ToJson();
+    out["policy"] = o.file;
+    out["policyVersion"] = policy->version;
+    out["evidence"] = o.evidence_file;
+    out["platform"] = attest::PolicyPlatform(verdict->claims);
+    out["measurement"] = attest::ClaimedMeasurement(verdict->claims);
+    out["signatures"] = env->signatures.size();
+    PrintJson(out);
+  } else {
+    std::printf("policy %s (version %llu, %zu signature%s) against %s: %s\n", o.file.c_str(),
+                static_cast<unsigned long long>(policy->version), env->signatures.size(),
+                env->signatures.size() == 1 ? "" : "s", o.evidence_file.c_str(), d.allowed() ? "KEYS WOULD BE RELEASED" : "REFUSED");
+    for (const auto& c : d.clauses) {
+      std::printf("  [%s] %-11s expected %s; got %s\n", c.passed ? "ok" : "FAIL", c.name.c_str(), c.expected.c_str(),
+                  c.actual.c_str());
+    }
+    std::printf("  (a broker also checks the evidence binds its nonce, the runtime's key, the package and the policy)\n");
+  }
+  return d.allowed() ? 0 : ExitCodeFor(StatusCode::kPermissionDenied);
+}
+
 int PolicyAttach(const Options& o) {
   auto env = LoadPolicyFile(o.file);
   if (!env.ok()) return ReportError(env.status(), o.json);
@@ -772,6 +811,13 @@ void AddSignCommands(CLI::App& app, Command* run) {
   attach->add_option("policy", o->file, "Signed policy file")->required();
   json(attach);
   attach->callback([run, o] { *run = [o] { return PolicyAttach(*o); }; });
+
+  auto* ptest = policy->add_subcommand("test", "Dry-run a policy against recorded evidence: the clause-by-clause result");
+  ptest->add_option("policy", o->file, "Policy file (signed or not: signatures are not judged here)")->required();
+  ptest->add_option("evidence", o->evidence_file, "Evidence bundle (arca-runtime evidence, arca attest bundle)")->required();
+  AddEvidenceFlags(ptest, &o->evidence, /*sim=*/true);
+  json(ptest);
+  ptest->callback([run, o] { *run = [o] { return PolicyTest(*o); }; });
 
   auto* exp = app.add_subcommand("export-bundle", "Export one signed envelope as a Sigstore bundle v0.3 (public-key hint)");
   exp->add_option("package", o->package, "Package DIR[:REF]")->required();

@@ -57,6 +57,10 @@ class LineageKey {
                                                                     ByteSpan encoded) const;
   // ManifestMac is HMAC-SHA256(manifest MAC key, canonical manifest bytes).
   crypto::Sha256Digest ManifestMac(ByteSpan canonical_manifest) const;
+  // ChunkKeyPrk is the HKDF PRK chunk keys are derived from (DeriveChunkKey).
+  // The key broker stores it, encrypted, to release per-chunk keys; it is
+  // as powerful as the lineage key itself.
+  const SecretBytes& ChunkKeyPrk() const { return prk_; }
   // GearKey keys the chunker's gear table.
   ByteSpan GearKey() const { return gear_key_.Expose(); }
 

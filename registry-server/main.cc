@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "base/file_system.h"
+#include "base/listen_address.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "registry-server/registry.h"
@@ -30,19 +31,6 @@ int Fail(const Status& s, bool json) {
 Result<std::unique_ptr<Registry>> OpenData(const std::string& data) {
   if (data.empty()) return InvalidArgumentError("--data DIR is required");
   return Registry::Open(data);
-}
-
-Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return InvalidArgumentError("--listen wants HOST:PORT, e.g. 127.0.0.1:8700");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::string port = listen.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
-    return InvalidArgumentError("--listen: '" + port + "' is not a port number");
-  }
-  return std::make_pair(host, std::stoi(port));
 }
 
 // A config file may replace the flags: a JSON object with the same names
@@ -152,13 +140,13 @@ int Main(int argc, char** argv) {
       if (auto s = ApplyConfig(config, data, listen, cert, key, threads, quiet); !s.ok()) return Fail(s, false);
     }
     if (listen.empty()) listen = "127.0.0.1:8700";
-    auto hp = ParseListen(listen);
+    auto hp = ParseListenAddress(listen);
     if (!hp.ok()) return Fail(hp.status(), false);
     auto reg = OpenData(data);
     if (!reg.ok()) return Fail(reg.status(), false);
     ServeOptions o;
-    o.host = hp->first;
-    o.port = hp->second;
+    o.host = hp->host;
+    o.port = hp->port;
     o.tls_cert = cert;
     o.tls_key = key;
     if (threads) o.threads = threads;

@@ -19,6 +19,7 @@
 #include "base/file_system.h"
 #include "base/json.h"
 #include "runtime/evidence.h"
+#include "runtime/tpm.h"
 
 namespace arca::runtime {
 namespace {
@@ -186,16 +187,18 @@ int SimRootsCmd(const Options& o) {
 int MeasurementCmd(const Options& o) {
   auto tee = ParseTee(o.tee);
   if (!tee.ok()) return ReportError(tee.status(), o.json);
-  if (!IsSimulated(*tee)) {
+  if (!IsSimulated(*tee) && *tee != Tee::kTpm) {
     return ReportError(InvalidArgumentError("--tee " + o.tee + ": hardware measures the launched image; collect "
                                             "evidence and read its measurement claim"), o.json);
   }
   auto m = SimMeasurement();
   if (!m.ok()) return ReportError(m.status(), o.json);
+  // A TPM policy names the PCR value the runtime's measurement extends to.
+  std::string hex = *tee == Tee::kTpm ? HexEncode(ExpectedRuntimePcr(*m)) : HexEncode(*m);
   if (o.json) {
-    PrintJson({{"tee", o.tee}, {"measurement", HexEncode(*m)}});
+    PrintJson({{"tee", o.tee}, {"measurement", hex}, {"platform", *tee == Tee::kTpm ? "tpm" : *tee == Tee::kSimTdx ? "tdx" : "sev-snp"}});
   } else {
-    std::printf("%s\n", HexEncode(*m).c_str());
+    std::printf("%s\n", hex.c_str());
   }
   return 0;
 }
@@ -243,8 +246,8 @@ int RunCli(int argc, char** argv) {
   roots->add_flag("--json", o->json, "Print the result as JSON");
   roots->callback([&run, o] { run = [o] { return SimRootsCmd(*o); }; });
 
-  auto* meas = app.add_subcommand("measurement", "Print the measurement a simulated TEE reports for this runtime");
-  meas->add_option("--tee", o->tee, "sim-snp or sim-tdx")->required();
+  auto* meas = app.add_subcommand("measurement", "Print the measurement this runtime presents, to put in a policy (arca policy allow)");
+  meas->add_option("--tee", o->tee, "sim-snp, sim-tdx (48-byte launch measurement) or tpm (the PCR 23 value, 32 bytes)")->required();
   meas->add_flag("--json", o->json, "Print the result as JSON");
   meas->callback([&run, o] { run = [o] { return MeasurementCmd(*o); }; });
 

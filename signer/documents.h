@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "attest/policy.h"
 #include "base/signature.h"
 #include "base/status.h"
 #include "base/time.h"
@@ -116,20 +117,13 @@ Result<ProvenanceFacts> ParseProvenancePredicate(const Json& predicate);
 
 // --- release policy
 
-struct PolicyRule {
-  std::string platform;     // "sev-snp", "tdx", "tpm"
-  std::string measurement;  // lower-case hex: 96 digits for sev-snp/tdx, 64 for tpm
-  std::map<std::string, std::uint64_t> min_tcb;
-};
+// The rules (who may receive keys) and their evaluation live in attest/policy.h;
+// a policy is those rules bound to one package and numbered.
+using PolicyRule = attest::PolicyRule;
 
-struct Policy {
+struct Policy : attest::ReleaseRules {
   PackageSubject subject;
   std::uint64_t version = 1;
-  std::optional<UnixSeconds> expires;
-  std::vector<PolicyRule> allow;
-  std::vector<std::string> revoked;  // measurements refused whatever `allow` says
-  bool allow_debug = false;
-  bool require_gpu_cc = false;
 };
 
 // ValidatePlatformMeasurement checks the platform name and measurement length.
