@@ -13,6 +13,8 @@
 
 #include "attest/binding.h"
 #include "attest/sim.h"
+#include <httplib.h>
+
 #include "base/hpke.h"
 #include "base/testing/status_matchers.h"
 #include "base/testing/temp_dir.h"
@@ -320,6 +322,64 @@ TEST(ReleaseProtocolTest, ParsersRefuseMalformedMessages) {
   r.evidence = "{}";
   EXPECT_THAT(release::ParseReleaseRequest(release::SerializeReleaseRequest(r)),
               HasCodeAndMessage(StatusCode::kInvalidArgument, "nonce"));
+}
+
+}  // namespace
+}  // namespace arca::keybroker
+
+namespace arca::keybroker {
+namespace {
+
+// Over HTTP, as a runtime talks to it: a release, then the same request
+// replayed (403, "replayed"), and a refusal body carrying the clauses.
+TEST_F(KeyBrokerTest, HttpExchangeAndReplay) {
+  AttachPolicy(pkg_, 1, {Measurement(0xA1)});
+  auto kb = OpenBroker();
+  ASSERT_THAT(kb->Register(fs(), {pkg_, ""}, lineage_, root_, kNow), IsOk());
+  ServeOptions so;
+  so.port = 0;
+  so.log_requests = false;
+  so.judge = judge_;
+  auto server = Server::Create(*kb, so);
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT((*server)->Start(), IsOk());
+  httplib::Client cli("127.0.0.1", (*server)->port());
+  const std::string d = Digest(pkg_);
+  auto res = cli.Post("/v1/challenge", release::SerializeChallengeRequest({d}), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto c = release::ParseChallenge(res->body);
+  ASSERT_THAT(c, IsOk());
+  auto kp = crypto::X25519GenerateKeyPair().value();
+  // The broker judges at its clock: make evidence the sim TEE signs now.
+  std::string body = release::SerializeReleaseRequest(Request(*c, d, kp, Measurement(0xA1)));
+  res = cli.Post("/v1/release", body, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto rr = release::ParseReleaseResponse(res->body);
+  ASSERT_THAT(rr, IsOk());
+  EXPECT_THAT(release::OpenChunkKeys(*rr, kp.private_key, c->nonce, d, c->policy_digest), IsOk());
+  res = cli.Post("/v1/release", body, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_THAT(res->body, HasSubstr("replayed"));
+  // A refusal by policy names its clauses.
+  c = release::ParseChallenge(cli.Post("/v1/challenge", release::SerializeChallengeRequest({d}), "application/json")->body);
+  ASSERT_THAT(c, IsOk());
+  res = cli.Post("/v1/release", release::SerializeReleaseRequest(Request(*c, d, kp, Measurement(0xEE))), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  auto j = ParseJson(res->body, "refusal").value();
+  ASSERT_TRUE(j.contains("clauses"));
+  EXPECT_THAT(j["error"]["message"].get<std::string>(), HasSubstr("policy clause measurement"));
+  // Malformed and oversized bodies are refused before any work.
+  res = cli.Post("/v1/release", "{\"package\":1}", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = cli.Post("/v1/challenge", release::SerializeChallengeRequest({"sha256:" + std::string(64, '0')}), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  (*server)->Stop();
 }
 
 }  // namespace
