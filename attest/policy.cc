@@ -61,9 +61,13 @@ bool PolicyDecision::allowed() const {
 }
 
 Status PolicyDecision::status() const {
+  std::string failed;
   for (const auto& c : clauses) {
-    if (!c.passed) return PermissionDeniedError("policy clause " + c.name + ": expected " + c.expected + ", got " + c.actual);
+    if (c.passed) continue;
+    if (!failed.empty()) failed += "; ";
+    failed += "policy clause " + c.name + ": expected " + c.expected + ", got " + c.actual;
   }
+  if (!failed.empty()) return PermissionDeniedError(failed);
   if (clauses.empty()) return PermissionDeniedError("policy: nothing was evaluated");
   return Status::Ok();
 }
@@ -124,7 +128,8 @@ PolicyDecision EvaluatePolicy(const ReleaseRules& rules, const Verdict& verdict,
     if (!measurement.empty() && ConstantTimeEquals(AsBytes(r.measurement), AsBytes(measurement))) rule = &r;
   }
   bool platform_ok = std::find(platforms.begin(), platforms.end(), platform) != platforms.end();
-  add("platform", platform_ok, "one of " + ShortList(platforms), platform.empty() ? "no platform claim" : platform);
+  add("platform", platform_ok, platforms.empty() ? "a platform the policy allows (it allows none)" : "one of " + ShortList(platforms),
+      platform.empty() ? "no platform claim" : platform);
   add("measurement", rule != nullptr, "a measurement in the allowed set " + ShortList(allowed_here),
       measurement.empty() ? "no measurement claim" : "measurement " + Abbrev(measurement) + " not in it");
   if (rule) d.clauses.back().actual = "measurement " + Abbrev(measurement);

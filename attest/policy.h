@@ -58,7 +58,7 @@ struct PolicyDecision {
   // allowed is true when every clause passed.
   bool allowed() const;
   // status is OK, or PermissionDenied "policy clause <name>: expected
-  // <expected>, got <actual>" for the first failed clause.
+  // <expected>, got <actual>" for each failed clause, joined by "; ".
   Status status() const;
   // ToJson is {"allowed": bool, "clauses": [{"clause", "passed",
   // "expected", "actual"}]}.

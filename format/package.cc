@@ -13,6 +13,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <openssl/crypto.h>
+
 #include "base/crypto.h"
 #include "format/chunk_codec.h"
 #include "format/chunker.h"
@@ -534,6 +536,11 @@ struct OpenTask {
 };
 
 struct OpenResult {
+  OpenResult() = default;
+  OpenResult(OpenResult&&) = default;
+  OpenResult& operator=(OpenResult&&) = default;
+  // Results dropped by a failing pipeline still hold plaintext.
+  ~OpenResult() { OPENSSL_cleanse(plain.data(), plain.size()); }
   std::uint32_t file = 0;
   bool first = false;
   bool last = false;
@@ -633,6 +640,117 @@ std::string ChunkWhere(const Manifest& m, std::uint32_t file, std::int64_t chunk
          ", pack " + m.packs[c.pack].digest.substr(0, 19) + "… offset " + std::to_string(c.offset) + ")";
 }
 
+
+// OpenEmitFn receives verified plaintext in manifest order: `first` opens
+// file `f`, `last` closes it (called only after the file's SHA-256 matched).
+// `data` may be moved from; what is left is returned to the pool.
+using OpenEmitFn = std::function<Status(std::uint32_t file, bool first, bool last, Bytes& data)>;
+
+// RunOpenPipeline is the pipeline shared by Open and OpenToSink: read each
+// record (producer), get its key, verify its tag and decode it (workers),
+// hash each file in order and hand the plaintext to `emit` (the calling
+// thread). Every chunk tag and every file digest is checked here, whatever
+// the caller does with the plaintext.
+Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, const OpenOptions& options,
+                       internal::BufferPool& plain_pool, const OpenEmitFn& emit, OpenReport* report) {
+  const Manifest& m = pkg.manifest;
+  std::vector<std::unique_ptr<RandomAccessFile>> packs;
+  for (const auto& p : m.packs) {
+    ARCA_ASSIGN_OR_RETURN(auto f, pkg.layout.OpenBlob(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}}));
+    packs.push_back(std::move(f));
+  }
+  std::size_t file = 0, k = 0;
+  const std::size_t workers = WorkerCount(options.threads);
+  const std::size_t in_flight = 4 * workers + 4;
+  internal::BufferPool record_pool(in_flight + workers);
+  std::vector<Bytes> encoded_bufs(workers);  // decrypted, still-encoded plaintext: wiped below
+  internal::PipelineStages<OpenTask, OpenResult> stages;
+  stages.produce = [&]() -> Result<std::optional<OpenTask>> {
+    while (file < m.files.size()) {
+      const FileEntry& f = m.files[file];
+      OpenTask t;
+      t.file = std::uint32_t(file);
+      if (f.chunks.empty()) {
+        t.first = t.last = true;
+        ++file;
+        return std::optional<OpenTask>(std::move(t));
+      }
+      t.chunk = f.chunks[k];
+      t.ordinal = k;
+      t.first = k == 0;
+      t.last = k + 1 == f.chunks.size();
+      const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+      t.record = record_pool.Take();
+      t.record.resize(std::size_t(c.length));
+      Status rs = packs[c.pack]->ReadAt(c.offset, t.record);
+      if (!rs.ok()) return rs.WithContext(ChunkWhere(m, t.file, t.chunk, k));
+      if (++k == f.chunks.size()) {
+        k = 0;
+        ++file;
+      }
+      return std::optional<OpenTask>(std::move(t));
+    }
+    return std::optional<OpenTask>();
+  };
+  std::vector<ChunkDecoder> decoders(workers);
+  stages.work = [&](OpenTask& t, std::size_t w) -> Result<OpenResult> {
+    OpenResult r;
+    r.file = t.file;
+    r.first = t.first;
+    r.last = t.last;
+    if (t.chunk < 0) return r;
+    const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+    Result<SecretBytes> ck = chunk_key(c.id);
+    if (!ck.ok()) {
+      return Status(ck.status().code(), ChunkWhere(m, t.file, t.chunk, t.ordinal) + ": no key: " + ck.status().message());
+    }
+    if (ck->size() != kChunkKeySize) {
+      return InvalidArgumentError(ChunkWhere(m, t.file, t.chunk, t.ordinal) + ": chunk key is " +
+                                  std::to_string(ck->size()) + " bytes, expected " + std::to_string(kChunkKeySize));
+    }
+    Bytes& encoded = encoded_bufs[w];
+    Status os = OpenRecord(ck->Expose(), c.id, c.encoding, c.size, t.record, &encoded);
+    record_pool.Give(std::move(t.record));
+    if (!os.ok()) {
+      return UnauthenticatedError(ChunkWhere(m, t.file, t.chunk, t.ordinal) +
+                                  ": record does not authenticate (wrong key, changed bytes, or a record moved from "
+                                  "another chunk)");
+    }
+    r.plain = plain_pool.Take();
+    r.plain.resize(std::size_t(c.size));
+    Status ds = decoders[w].Decode(c.encoding, encoded, r.plain);
+    if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
+    return r;
+  };
+  std::optional<crypto::Sha256> hash;
+  std::uint64_t done = 0;
+  stages.consume = [&](OpenResult& r) -> Status {
+    const FileEntry& f = m.files[r.file];
+    if (r.first) hash.emplace();
+    if (!r.plain.empty()) {
+      hash->Update(r.plain);
+      done += r.plain.size();
+      ++report->chunks;
+      if (options.progress) options.progress(Progress{done, 0});
+    }
+    if (r.last) {
+      std::string got = HexEncode(hash->Finish());
+      hash.reset();
+      if (got != f.sha256) {
+        return UnauthenticatedError("file " + f.path + ": plaintext SHA-256 is " + got + ", the manifest says " + f.sha256);
+      }
+      ++report->files;
+      report->plaintext_bytes += f.size;
+    }
+    Status s = emit(r.file, r.first, r.last, r.plain);
+    if (r.plain.capacity() > 0) plain_pool.Give(std::move(r.plain));  // not when `emit` took it
+    return s;
+  };
+  Status s = internal::RunOrderedPipeline(std::move(stages), workers, in_flight);
+  for (auto& b : encoded_bufs) OPENSSL_cleanse(b.data(), b.size());
+  return s;
+}
+
 }  // namespace
 
 Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const LineageKey& key, const std::string& out_dir,
@@ -641,12 +759,6 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
   ARCA_ASSIGN_OR_RETURN(LoadedPackage pkg, LoadPackage(fs, pkg_ref));
   const Manifest& m = pkg.manifest;
   ARCA_RETURN_IF_ERROR(VerifyManifestKey(m, key));
-
-  std::vector<std::unique_ptr<RandomAccessFile>> packs;
-  for (const auto& p : m.packs) {
-    ARCA_ASSIGN_OR_RETURN(auto f, pkg.layout.OpenBlob(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}}));
-    packs.push_back(std::move(f));
-  }
 
   std::string temp = TempSiblingName(out_dir);
   ARCA_RETURN_IF_ERROR(fs.MakeDir(temp, 0755));
@@ -659,89 +771,17 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
         if (dirs.insert(d).second) ARCA_RETURN_IF_ERROR(fs.MakeDir(JoinPath(temp, d), 0755));
       }
     }
-    std::size_t file = 0, k = 0;
-    const std::size_t workers = WorkerCount(options.threads);
-    const std::size_t in_flight = 4 * workers + 4;
+    const std::size_t in_flight = 4 * WorkerCount(options.threads) + 4;
     // `arca open` writes plaintext to disk by design, so buffers are not
     // wiped per chunk; the pools wipe what they hold when they are destroyed.
-    internal::BufferPool record_pool(in_flight + workers), plain_pool(in_flight + workers);
-    std::vector<Bytes> encoded_bufs(workers);
-    internal::PipelineStages<OpenTask, OpenResult> stages;
-    stages.produce = [&]() -> Result<std::optional<OpenTask>> {
-      while (file < m.files.size()) {
-        const FileEntry& f = m.files[file];
-        OpenTask t;
-        t.file = std::uint32_t(file);
-        if (f.chunks.empty()) {
-          t.first = t.last = true;
-          ++file;
-          return std::optional<OpenTask>(std::move(t));
-        }
-        t.chunk = f.chunks[k];
-        t.ordinal = k;
-        t.first = k == 0;
-        t.last = k + 1 == f.chunks.size();
-        const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
-        t.record = record_pool.Take();
-        t.record.resize(std::size_t(c.length));
-        Status rs = packs[c.pack]->ReadAt(c.offset, t.record);
-        if (!rs.ok()) return rs.WithContext(ChunkWhere(m, t.file, t.chunk, k));
-        if (++k == f.chunks.size()) {
-          k = 0;
-          ++file;
-        }
-        return std::optional<OpenTask>(std::move(t));
-      }
-      return std::optional<OpenTask>();
-    };
-    std::vector<ChunkDecoder> decoders(workers);
-    stages.work = [&](OpenTask& t, std::size_t w) -> Result<OpenResult> {
-      OpenResult r;
-      r.file = t.file;
-      r.first = t.first;
-      r.last = t.last;
-      if (t.chunk < 0) return r;
-      const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
-      SecretBytes ck = key.ChunkKey(c.id);
-      Bytes& encoded = encoded_bufs[w];
-      Status os = OpenRecord(ck.Expose(), c.id, c.encoding, c.size, t.record, &encoded);
-      record_pool.Give(std::move(t.record));
-      if (!os.ok()) {
-        return UnauthenticatedError(ChunkWhere(m, t.file, t.chunk, t.ordinal) +
-                                    ": record does not authenticate (changed bytes, or a record moved from another chunk)");
-      }
-      r.plain = plain_pool.Take();
-      r.plain.resize(std::size_t(c.size));
-      Status ds = decoders[w].Decode(c.encoding, encoded, r.plain);
-      if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
-      return r;
-    };
+    internal::BufferPool plain_pool(in_flight + WorkerCount(options.threads));
     BackgroundWriter writer(fs, plain_pool, in_flight);
-    std::optional<crypto::Sha256> hash;
-    std::uint64_t done = 0;
-    stages.consume = [&](OpenResult& r) -> Status {
-      const FileEntry& f = m.files[r.file];
-      if (r.first) hash.emplace();
-      BackgroundWriter::Job job{JoinPath(temp, f.path), f.mode, r.first, r.last, Bytes()};
-      if (!r.plain.empty()) {
-        hash->Update(r.plain);
-        done += r.plain.size();
-        ++report.chunks;
-        if (options.progress) options.progress(Progress{done, 0});
-        job.data = std::move(r.plain);
-      }
-      if (r.last) {
-        std::string got = HexEncode(hash->Finish());
-        hash.reset();
-        if (got != f.sha256) {
-          return UnauthenticatedError("file " + f.path + ": plaintext SHA-256 is " + got + ", the manifest says " + f.sha256);
-        }
-        ++report.files;
-        report.plaintext_bytes += f.size;
-      }
-      return writer.Push(std::move(job));
+    ChunkKeyFn lineage_chunk_key = [&key](const ChunkId& id) -> Result<SecretBytes> { return key.ChunkKey(id); };
+    OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, Bytes& data) -> Status {
+      const FileEntry& f = m.files[file];
+      return writer.Push(BackgroundWriter::Job{JoinPath(temp, f.path), f.mode, first, last, std::move(data)});
     };
-    Status pipeline = internal::RunOrderedPipeline(std::move(stages), workers, in_flight);
+    Status pipeline = RunOpenPipeline(pkg, lineage_chunk_key, options, plain_pool, emit, &report);
     Status written = writer.Finish();  // every file synced and closed, or the first write error
     ARCA_RETURN_IF_ERROR(pipeline);
     ARCA_RETURN_IF_ERROR(written);
@@ -753,6 +793,34 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
   }();
   if (!s.ok()) {
     (void)fs.RemoveAll(temp);
+    return s;
+  }
+  return report;
+}
+
+Result<OpenReport> OpenToSink(const LoadedPackage& pkg, const std::string& expected_manifest_digest,
+                              const ChunkKeyFn& chunk_key, PlaintextSink& sink, const OpenOptions& options) {
+  // The per-chunk-key path cannot check the manifest MAC (that needs the
+  // lineage key): the manifest is trusted because its digest is the one the
+  // caller verified signatures for (specs/format.md §10.2).
+  if (expected_manifest_digest.empty() || pkg.manifest_blob.digest != expected_manifest_digest) {
+    return UnauthenticatedError("package manifest is " + pkg.manifest_blob.digest + ", expected " +
+                                (expected_manifest_digest.empty() ? "(none given)" : expected_manifest_digest));
+  }
+  const Manifest& m = pkg.manifest;
+  const std::size_t workers = WorkerCount(options.threads);
+  internal::BufferPool plain_pool(4 * workers + 4 + workers);
+  OpenReport report;
+  OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, Bytes& data) -> Status {
+    const FileEntry& f = m.files[file];
+    if (first) ARCA_RETURN_IF_ERROR(sink.BeginFile(f));
+    if (!data.empty()) ARCA_RETURN_IF_ERROR(sink.Append(data));
+    if (last) ARCA_RETURN_IF_ERROR(sink.EndFile(f));
+    return Status::Ok();
+  };
+  Status s = RunOpenPipeline(pkg, chunk_key, options, plain_pool, emit, &report);
+  if (!s.ok()) {
+    sink.Abort();
     return s;
   }
   return report;

@@ -9,6 +9,10 @@
 // Open reverses it with the lineage key, verifying every record's tag and
 // every file's SHA-256 before the output directory appears (it is built under
 // a temporary name and renamed). Any failure removes the temporary tree.
+// OpenToSink runs the same pipeline with per-chunk keys (what a key broker
+// releases) into a caller's sink instead of a directory (the runtime's
+// protected memory); it cannot check the manifest MAC, so the caller must
+// have verified signatures over the manifest digest it passes in.
 //
 // LoadPackage reads a package without keys (for inspect): layout, OCI
 // manifest, Arca manifest, with digests checked and structure validated.
@@ -131,6 +135,55 @@ struct OpenReport {
 // Nothing is left at out_dir (nor a temporary sibling) on failure.
 Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg, const LineageKey& key, const std::string& out_dir,
                         const OpenOptions& options = {});
+
+// kChunkKeySize is the size of one chunk's AES-256-GCM key.
+inline constexpr std::size_t kChunkKeySize = 32;
+
+// ChunkKeyFn returns the AES-256-GCM key of chunk `id` (for a lineage key
+// holder LineageKey::ChunkKey; for the runtime, a key the broker released,
+// see DeriveChunkKey). An error (typically NotFound) stops the open; its code
+// is kept and its message is prefixed with the chunk it was asked for.
+// Called concurrently from worker threads: it must be thread-safe.
+using ChunkKeyFn = std::function<Result<SecretBytes>(const ChunkId& id)>;
+
+// PlaintextSink receives an opened package's files in manifest order:
+// BeginFile, then Append for each chunk's plaintext in order, then EndFile.
+// Every chunk handed to Append has passed its tag check; EndFile is called
+// only after the whole file's SHA-256 matched the manifest, so a sink must
+// not publish a file before EndFile. On any failure OpenToSink calls Abort
+// (and nothing else after it): the sink discards and wipes everything it
+// holds, including complete files. Called from one thread at a time.
+class PlaintextSink {
+ public:
+  virtual ~PlaintextSink() = default;
+  // BeginFile starts `file` (path, size and mode from the manifest; the
+  // entry outlives the call only for the duration of OpenToSink).
+  virtual Status BeginFile(const FileEntry& file) = 0;
+  // Append adds the next verified plaintext bytes of the current file. The
+  // span is valid only during the call (its buffer is reused).
+  virtual Status Append(ByteSpan plaintext) = 0;
+  // EndFile closes the current file, whose digest has verified.
+  virtual Status EndFile(const FileEntry& file) = 0;
+  // Abort discards everything; the open has failed.
+  virtual void Abort() = 0;
+};
+
+// OpenToSink decrypts `pkg` (from LoadPackage) chunk by chunk with keys from
+// `chunk_key` into `sink`, verifying every record's tag and every file's
+// SHA-256 exactly as Open does. It does NOT verify the manifest MAC (that
+// needs the lineage key): `expected_manifest_digest` must be the digest of
+// the Arca manifest blob whose signatures the caller has verified, and an
+// empty or different one is refused (Unauthenticated) before any key is
+// asked for. Errors: Unauthenticated for a record that does not verify
+// (wrong key or changed bytes) or a file digest mismatch, with the chunk or
+// file named; the ChunkKeyFn's code for a missing key, naming the chunk;
+// InvalidArgument for a key that is not kChunkKeySize bytes; Corruption /
+// NotFound for damaged or missing packs; any sink error. The sink's Abort has
+// been called whenever the result is an error raised after the digest check.
+// Plaintext passes through the pipeline's pooled buffers (at most
+// ~(5 × threads + 4) chunks at once), wiped when the call returns.
+Result<OpenReport> OpenToSink(const LoadedPackage& pkg, const std::string& expected_manifest_digest,
+                              const ChunkKeyFn& chunk_key, PlaintextSink& sink, const OpenOptions& options = {});
 
 }  // namespace arca::format
 

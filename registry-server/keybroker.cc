@@ -429,7 +429,7 @@ struct Server::Impl {
     if (!opt.log_requests) return;
     std::lock_guard<std::mutex> l(log_mu);
     std::fprintf(stderr, "arca-keybroker: %s %s %s %d %s\n", req.remote_addr.c_str(), req.method.c_str(), req.path.c_str(),
-                 res.status, what.c_str());
+                 res.status == -1 ? 200 : res.status, what.c_str());
   }
 };
 

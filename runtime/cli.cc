@@ -1,5 +1,7 @@
 #include "runtime/cli.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -18,7 +20,9 @@
 #include "attest/sim.h"
 #include "base/file_system.h"
 #include "base/json.h"
+#include "base/listen_address.h"
 #include "runtime/evidence.h"
+#include "runtime/serve.h"
 #include "runtime/tpm.h"
 
 namespace arca::runtime {
@@ -38,6 +42,10 @@ struct Options {
   bool vlek = false, turin = false, td_report_15 = false;
   int quote_version = 4;
   bool json = false;
+  // serve
+  std::string reference, store, engine, model_file, listen = "127.0.0.1:8720";
+  std::vector<std::string> brokers;
+  double rate = 10, burst = 20;
 };
 
 void PrintJson(const Json& value) { std::cout << value.dump(2) << "\n"; }
@@ -97,13 +105,13 @@ Status ReportData(const Options& o, std::array<std::uint8_t, 64>* out) {
   return Status::Ok();
 }
 
-int EvidenceCmd(const Options& o) {
-  EvidenceRequest req;
-  auto tee = ParseTee(o.tee);
-  if (!tee.ok()) return ReportError(tee.status(), o.json);
-  req.tee = *tee;
-  Status s = ReportData(o, &req.report_data);
-  if (s.ok() && !o.measurement.empty()) {
+// TeeRequest fills everything of an evidence request but the report data
+// from the flags, refusing flags that do not apply to the TEE.
+Status TeeRequest(const Options& o, EvidenceRequest* out) {
+  EvidenceRequest& req = *out;
+  ARCA_ASSIGN_OR_RETURN(req.tee, ParseTee(o.tee));
+  Status s;
+  if (!o.measurement.empty()) {
     req.measurement.emplace();
     s = HexInto(o.measurement, "--measurement", true, &*req.measurement);
   }
@@ -126,16 +134,24 @@ int EvidenceCmd(const Options& o) {
   if (s.ok() && o.quote_version != 4 && o.quote_version != 5) {
     s = InvalidArgumentError("--quote-version: expected 4 or 5, got " + std::to_string(o.quote_version));
   }
-  if (!s.ok()) return ReportError(s, o.json);
+  ARCA_RETURN_IF_ERROR(s);
   req.debug = o.debug;
   req.vlek = o.vlek;
   req.turin = o.turin;
   req.quote_version = std::uint16_t(o.quote_version);
   req.td_report_15 = o.td_report_15;
   req.configfs_root = o.configfs_root;
-  req.now = static_cast<attest::UnixSeconds>(std::time(nullptr));
   req.tpm_tcti = o.tpm_tcti;
   if (req.tpm_tcti.empty() && std::getenv("TPM2TOOLS_TCTI")) req.tpm_tcti = std::getenv("TPM2TOOLS_TCTI");
+  return Status::Ok();
+}
+
+int EvidenceCmd(const Options& o) {
+  EvidenceRequest req;
+  Status s = TeeRequest(o, &req);
+  if (s.ok()) s = ReportData(o, &req.report_data);
+  if (!s.ok()) return ReportError(s, o.json);
+  req.now = static_cast<attest::UnixSeconds>(std::time(nullptr));
   auto bundle = CollectEvidence(req);
   if (!bundle.ok()) return ReportError(bundle.status(), o.json);
   auto text = attest::SerializeBundle(*bundle);
@@ -203,10 +219,62 @@ int MeasurementCmd(const Options& o) {
   return 0;
 }
 
+int ServeCmd(const Options& o) {
+  // SIGINT/SIGTERM are blocked before any thread starts (they inherit the
+  // mask) and taken by polling below, so shutdown runs on this thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  ServeOptions so;
+  so.reference = o.reference;
+  so.store = o.store;
+  for (const auto& b : o.brokers) {
+    for (std::size_t start = 0; start <= b.size();) {
+      std::size_t comma = b.find(',', start);
+      if (comma == std::string::npos) comma = b.size();
+      if (comma > start) so.brokers.push_back(b.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  so.engine = o.engine;
+  so.model_file = o.model_file;
+  so.rate_per_s = o.rate;
+  so.burst = o.burst;
+  Status s = TeeRequest(o, &so.evidence);
+  if (s.ok()) {
+    auto listen = ParseListenAddress(o.listen);
+    if (listen.ok()) {
+      so.listen_host = listen->host;
+      so.listen_port = listen->port;
+    }
+    s = listen.status();
+  }
+  if (!s.ok()) return ReportError(s, false);
+  so.log = [](const std::string& m) { std::fprintf(stderr, "arca-runtime: %s\n", m.c_str()); };
+  if (IsSimulated(so.evidence.tee)) {
+    so.log("WARNING: simulated TEE (" + o.tee + "): the evidence proves nothing; a broker releases keys to it only with --allow-sim");
+  }
+  bool stopping = false;
+  s = Serve(so, [&] {
+    timespec wait{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &wait);
+    if (sig > 0) {
+      so.log(sig == SIGINT ? "interrupted, stopping" : "terminated, stopping");
+      stopping = true;
+    }
+    return stopping;
+  });
+  if (!s.ok()) return ReportError(s, false);
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
-  CLI::App app{"arca-runtime: collect attestation evidence in the enclave (and, later, load and serve sealed models)"};
+  CLI::App app{"arca-runtime: attest, load sealed models into protected memory with released keys, and serve them"};
   app.name("arca-runtime");
   app.set_version_flag("--version", "arca-runtime 0.1.0");
   app.require_subcommand(1);
@@ -250,6 +318,23 @@ int RunCli(int argc, char** argv) {
   meas->add_option("--tee", o->tee, "sim-snp, sim-tdx (48-byte launch measurement) or tpm (the PCR 23 value, 32 bytes)")->required();
   meas->add_flag("--json", o->json, "Print the result as JSON");
   meas->callback([&run, o] { run = [o] { return MeasurementCmd(*o); }; });
+
+  auto* serve = app.add_subcommand("serve", "Attest, obtain the version's keys from the lab's broker, decrypt it into sealed "
+                                             "memory, start the engine on it and serve it through an attested TLS endpoint");
+  serve->add_option("reference", o->reference, "[REGISTRY/]namespace/name:tag as pulled into --store")->required();
+  serve->add_option("--store", o->store, "The local store (arca pull --store)")->required();
+  serve->add_option("--broker", o->brokers, "Key broker URL (repeatable or comma-separated; tried in order)")->required();
+  serve->add_option("--tee", o->tee, "snp, tdx (configfs-tsm), tpm (tpm2-tools), sim-snp, sim-tdx (simulated, tests only)")->required();
+  serve->add_option("--engine", o->engine, "Engine command: {model} the weights' /proc/self/fd path, {file:NAME} another "
+                                           "file's, {port} the loopback port it must listen on")->required();
+  serve->add_option("--model-file", o->model_file, "The package file {model} stands for (required when there are several)");
+  serve->add_option("--listen", o->listen, "HOST:PORT of the attested endpoint (default 127.0.0.1:8720)");
+  serve->add_option("--rate", o->rate, "Requests per second allowed per client address (default 10)");
+  serve->add_option("--burst", o->burst, "Burst allowed per client address (default 20)");
+  serve->add_option("--measurement", o->measurement, "Simulated/TPM: the measurement to present (default SHA-384 of this executable)");
+  serve->add_flag("--debug", o->debug, "Simulated: present a debuggable guest (a policy refuses it unless allowDebug)");
+  serve->add_option("--tpm-tcti", o->tpm_tcti, "TPM: tpm2-tools TCTI (default $TPM2TOOLS_TCTI)");
+  serve->callback([&run, o] { run = [o] { return ServeCmd(*o); }; });
 
   try {
     app.parse(argc, argv);

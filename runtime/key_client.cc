@@ -16,7 +16,7 @@ namespace {
 // Attempt is one exchange with one broker. `retry` says whether another
 // broker or a later round may succeed (unreachable, busy, policy changed).
 struct Attempt {
-  Result<release::ChunkKeys> keys = UnavailableError("not tried");
+  Result<KeyRelease> keys = UnavailableError("not tried");
   bool retry = false;
 };
 
@@ -107,10 +107,15 @@ Attempt TryBroker(const std::string& broker, const KeyRequest& req) {
     a.keys = response.status().WithContext("key broker " + broker);
     return a;
   }
-  a.keys = release::OpenChunkKeys(*response, kp->private_key, challenge->nonce, req.package_digest,
-                                  challenge->policy_digest);
-  if (a.keys.ok() && req.log) {
-    req.log("key broker " + broker + " released " + std::to_string(a.keys->size()) + " chunk keys (release " +
+  auto keys = release::OpenChunkKeys(*response, kp->private_key, challenge->nonce, req.package_digest,
+                                     challenge->policy_digest);
+  if (!keys.ok()) {
+    a.keys = keys.status();
+    return a;
+  }
+  a.keys = KeyRelease{std::move(*keys), response->policy_digest, response->release_id};
+  if (req.log) {
+    req.log("key broker " + broker + " released " + std::to_string(a.keys->keys.size()) + " chunk keys (release " +
             std::to_string(response->release_id) + ", policy version " + std::to_string(challenge->policy_version) + ")");
   }
   return a;
@@ -118,7 +123,7 @@ Attempt TryBroker(const std::string& broker, const KeyRequest& req) {
 
 }  // namespace
 
-Result<release::ChunkKeys> ObtainChunkKeys(const KeyRequest& req) {
+Result<KeyRelease> ObtainChunkKeys(const KeyRequest& req) {
   if (req.brokers.empty()) return InvalidArgumentError("no --broker URL given");
   int backoff = req.first_backoff_ms;
   Status last = UnavailableError("no key broker answered");

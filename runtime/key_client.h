@@ -25,11 +25,19 @@ struct KeyRequest {
   std::function<void(const std::string&)> log;  // progress and retries
 };
 
+// KeyRelease is what a broker released: the version's chunk keys and the
+// policy they were released under (bound again by the attested endpoint).
+struct KeyRelease {
+  release::ChunkKeys keys;
+  std::string policy_digest;
+  std::uint64_t release_id = 0;
+};
+
 // ObtainChunkKeys runs the exchange and returns the version's chunk keys.
 // PermissionDenied (with the broker's reason) when refused, Unavailable
 // when no broker answered after every round, Unauthenticated when a
 // response does not open for this exchange.
-Result<release::ChunkKeys> ObtainChunkKeys(const KeyRequest& request);
+Result<KeyRelease> ObtainChunkKeys(const KeyRequest& request);
 
 }  // namespace arca::runtime
 

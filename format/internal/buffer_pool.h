@@ -38,10 +38,16 @@ class BufferPool {
 
   // Give returns a vector for reuse. Buffers may hold plaintext; the pool
   // wipes the ones it holds when destroyed, not on every reuse (that would
-  // cost the very memset the pool saves).
+  // cost the very memset the pool saves), and one it drops before freeing it.
   void Give(Bytes b) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (free_.size() < max_buffers_) free_.push_back(std::move(b));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (free_.size() < max_buffers_) {
+        free_.push_back(std::move(b));
+        return;
+      }
+    }
+    OPENSSL_cleanse(b.data(), b.size());
   }
 
  private:
