@@ -640,7 +640,6 @@ std::string ChunkWhere(const Manifest& m, std::uint32_t file, std::int64_t chunk
          ", pack " + m.packs[c.pack].digest.substr(0, 19) + "… offset " + std::to_string(c.offset) + ")";
 }
 
-
 // OpenEmitFn receives verified plaintext in manifest order: `first` opens
 // file `f`, `last` closes it (called only after the file's SHA-256 matched).
 // `data` may be moved from; what is left is returned to the pool.

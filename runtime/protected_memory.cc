@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,15 +87,19 @@ void ProtectedMemorySink::Warn(const std::string& message) {
   options_.warn(message);
 }
 
+// Lock calls the mlock system call directly: the sanitizers' runtimes
+// intercept mlock(3) and return success without locking anything.
+int Lock(void* addr, std::size_t size) { return int(::syscall(SYS_mlock, addr, size)); }
+
 bool ProtectedMemorySink::LockRange(void* addr, std::size_t size, const std::string& what) {
-  if (::mlock(addr, size) == 0) return true;
+  if (Lock(addr, size) == 0) return true;
   int err = errno;
   if (err == ENOMEM || err == EPERM || err == EAGAIN) {
     // Raise the soft limit to the hard one, then retry once.
     struct rlimit rl;
     if (::getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
       rl.rlim_cur = rl.rlim_max;
-      if (::setrlimit(RLIMIT_MEMLOCK, &rl) == 0 && ::mlock(addr, size) == 0) return true;
+      if (::setrlimit(RLIMIT_MEMLOCK, &rl) == 0 && Lock(addr, size) == 0) return true;
     }
   }
   if (!warned_lock_) {
