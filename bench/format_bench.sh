@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seal/open throughput, CPU per GiB, peak RSS and stored/plaintext ratio on a
 # synthetic bf16 model (N(0, 0.02)), beside baselines on the same bytes in the
-# same run: cat, openssl dgst -sha256, zstd -1 -T2, openssl speed aes-256-gcm.
+# same run: cat, openssl dgst -sha256, zstd -1 -T2, openssl speed aes-256-gcm;
+# and the runtime's load path (OpenToSink into sealed, locked memfds).
 #
 #   bench/format_bench.sh [--mib 2048] [--dir DIR] [--build DIR] [--sweep]
 #
@@ -18,7 +19,7 @@ while (($#)); do
   esac
 done
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" --target arca arca-make-model >/dev/null
+cmake --build "$BUILD" --target arca arca-make-model runtime_load_bench >/dev/null
 ARCA=$BUILD/client/arca
 W=$(mktemp -d "$DIR/arca-bench.XXXXXX"); trap 'rm -rf "$W"' EXIT
 "$BUILD/bench/arca-make-model" "$W/model" --mib "$MIB" --seed 1 >/dev/null
@@ -45,15 +46,18 @@ timed seal "$ARCA" seal "$W/model" -o "$W/pkg" --name bench/model --version 1 --
 STORED=$(du -sb "$W/pkg/blobs" | cut -f1)
 timed open "$ARCA" open "$W/pkg" --lineage-key "$W/k" -o "$W/out"
 cmp -s "$M" "$W/out/model.safetensors" || { echo "open did not reproduce the model"; exit 1; }
+rm -rf "$W/out"  # memory: the runtime load below holds the plaintext in memfds
+timed load "$BUILD/bench/runtime_load_bench" "$W/pkg" "$W/k"
 
 rate() { python3 -c "print(f'{$BYTES/1e6/max(float(\"$1\"),1e-9):8.0f}')"; }
 perg() { python3 -c "print(f'{float(\"$1\")/$GIB:6.2f}')"; }
 echo "model: $(python3 -c "print(f'{$BYTES/2**30:.2f}')") GiB bf16 N(0,0.02) in $DIR, $(nproc) cores, $(date -u +%F)"
 printf '%-32s %9s %10s %12s %10s\n' "what" "MB/s" "wall s" "CPU s/GiB" "peak RSS"
-for n in cat sha256 zstd seal open; do
+for n in cat sha256 zstd seal open load; do
   label=$n
   case $n in cat) label="cat > /dev/null";; sha256) label="openssl dgst -sha256 (1 core)";; zstd) label="zstd -1 -T2";;
-              seal) label="arca seal";; open) label="arca open";; esac
+              seal) label="arca seal";; open) label="arca open";;
+              load) label="runtime load (memfd, no disk)";; esac
   printf '%-32s %9s %10s %12s %8s MiB\n' "$label" "$(rate "${WALL[$n]}")" "${WALL[$n]}" "$(perg "${CPU[$n]}")" "$((RSS[$n] / 1024))"
 done
 printf '%-32s %9.0f\n' "openssl speed aes-256-gcm (1 core)" "$(python3 -c "print($AES*1000/1e6)")"

@@ -530,6 +530,7 @@ struct OpenTask {
   std::uint32_t file = 0;
   std::int64_t chunk = -1;  // -1: an empty file
   std::size_t ordinal = 0;  // position of the chunk in its file
+  std::uint64_t offset = 0;  // of the chunk in its file
   bool first = false;
   bool last = false;
   Bytes record;
@@ -544,7 +545,8 @@ struct OpenResult {
   std::uint32_t file = 0;
   bool first = false;
   bool last = false;
-  Bytes plain;
+  Bytes plain;                       // the plaintext, or empty when decoded into `direct`
+  std::span<std::uint8_t> direct;    // the sink's memory the plaintext was decoded into
 };
 
 // BackgroundWriter creates and appends output files on its own thread, in
@@ -640,11 +642,15 @@ std::string ChunkWhere(const Manifest& m, std::uint32_t file, std::int64_t chunk
          ", pack " + m.packs[c.pack].digest.substr(0, 19) + "… offset " + std::to_string(c.offset) + ")";
 }
 
-
 // OpenEmitFn receives verified plaintext in manifest order: `first` opens
 // file `f`, `last` closes it (called only after the file's SHA-256 matched).
-// `data` may be moved from; what is left is returned to the pool.
-using OpenEmitFn = std::function<Status(std::uint32_t file, bool first, bool last, Bytes& data)>;
+// `view` is the chunk's plaintext; `owned`, when not null, is the pooled
+// buffer holding it, which may be moved from (what is left returns to the
+// pool).
+using OpenEmitFn = std::function<Status(std::uint32_t file, bool first, bool last, ByteSpan view, Bytes* owned)>;
+// DirectMemoryFn returns a file's destination memory (OpenToSink's fast
+// path: chunks are decoded straight into it, on the workers).
+using DirectMemoryFn = std::function<std::span<std::uint8_t>(std::uint32_t file)>;
 
 // RunOpenPipeline is the pipeline shared by Open and OpenToSink: read each
 // record (producer), get its key, verify its tag and decode it (workers),
@@ -652,7 +658,8 @@ using OpenEmitFn = std::function<Status(std::uint32_t file, bool first, bool las
 // thread). Every chunk tag and every file digest is checked here, whatever
 // the caller does with the plaintext.
 Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, const OpenOptions& options,
-                       internal::BufferPool& plain_pool, const OpenEmitFn& emit, OpenReport* report) {
+                       internal::BufferPool& plain_pool, const OpenEmitFn& emit, const DirectMemoryFn& direct,
+                       OpenReport* report) {
   const Manifest& m = pkg.manifest;
   std::vector<std::unique_ptr<RandomAccessFile>> packs;
   for (const auto& p : m.packs) {
@@ -660,6 +667,7 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
     packs.push_back(std::move(f));
   }
   std::size_t file = 0, k = 0;
+  std::uint64_t offset = 0;
   const std::size_t workers = WorkerCount(options.threads);
   const std::size_t in_flight = 4 * workers + 4;
   internal::BufferPool record_pool(in_flight + workers);
@@ -680,12 +688,15 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
       t.first = k == 0;
       t.last = k + 1 == f.chunks.size();
       const ChunkRef& c = m.chunks[std::size_t(t.chunk)];
+      t.offset = offset;
+      offset += c.size;
       t.record = record_pool.Take();
       t.record.resize(std::size_t(c.length));
       Status rs = packs[c.pack]->ReadAt(c.offset, t.record);
       if (!rs.ok()) return rs.WithContext(ChunkWhere(m, t.file, t.chunk, k));
       if (++k == f.chunks.size()) {
         k = 0;
+        offset = 0;
         ++file;
       }
       return std::optional<OpenTask>(std::move(t));
@@ -716,9 +727,20 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
                                   ": record does not authenticate (wrong key, changed bytes, or a record moved from "
                                   "another chunk)");
     }
-    r.plain = plain_pool.Take();
-    r.plain.resize(std::size_t(c.size));
-    Status ds = decoders[w].Decode(c.encoding, encoded, r.plain);
+    std::span<std::uint8_t> out;
+    if (direct) {
+      // Only verified plaintext reaches the sink's memory: the tag has passed.
+      std::span<std::uint8_t> mem = direct(t.file);
+      if (t.offset > mem.size() || c.size > mem.size() - t.offset) {
+        return CorruptionError(ChunkWhere(m, t.file, t.chunk, t.ordinal) + ": chunk ends past the file's size");
+      }
+      r.direct = out = mem.subspan(std::size_t(t.offset), std::size_t(c.size));
+    } else {
+      r.plain = plain_pool.Take();
+      r.plain.resize(std::size_t(c.size));
+      out = r.plain;
+    }
+    Status ds = decoders[w].Decode(c.encoding, encoded, out);
     if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
     return r;
   };
@@ -727,9 +749,10 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
   stages.consume = [&](OpenResult& r) -> Status {
     const FileEntry& f = m.files[r.file];
     if (r.first) hash.emplace();
-    if (!r.plain.empty()) {
-      hash->Update(r.plain);
-      done += r.plain.size();
+    const ByteSpan view = r.direct.empty() ? ByteSpan(r.plain) : ByteSpan(r.direct);
+    if (!view.empty()) {
+      hash->Update(view);
+      done += view.size();
       ++report->chunks;
       if (options.progress) options.progress(Progress{done, 0});
     }
@@ -742,7 +765,7 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
       ++report->files;
       report->plaintext_bytes += f.size;
     }
-    Status s = emit(r.file, r.first, r.last, r.plain);
+    Status s = emit(r.file, r.first, r.last, view, r.direct.empty() ? &r.plain : nullptr);
     if (r.plain.capacity() > 0) plain_pool.Give(std::move(r.plain));  // not when `emit` took it
     return s;
   };
@@ -777,11 +800,11 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg_ref, const Lineage
     internal::BufferPool plain_pool(in_flight + WorkerCount(options.threads));
     BackgroundWriter writer(fs, plain_pool, in_flight);
     ChunkKeyFn lineage_chunk_key = [&key](const ChunkId& id) -> Result<SecretBytes> { return key.ChunkKey(id); };
-    OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, Bytes& data) -> Status {
+    OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, ByteSpan, Bytes* owned) -> Status {
       const FileEntry& f = m.files[file];
-      return writer.Push(BackgroundWriter::Job{JoinPath(temp, f.path), f.mode, first, last, std::move(data)});
+      return writer.Push(BackgroundWriter::Job{JoinPath(temp, f.path), f.mode, first, last, std::move(*owned)});
     };
-    Status pipeline = RunOpenPipeline(pkg, lineage_chunk_key, options, plain_pool, emit, &report);
+    Status pipeline = RunOpenPipeline(pkg, lineage_chunk_key, options, plain_pool, emit, nullptr, &report);
     Status written = writer.Finish();  // every file synced and closed, or the first write error
     ARCA_RETURN_IF_ERROR(pipeline);
     ARCA_RETURN_IF_ERROR(written);
@@ -811,14 +834,21 @@ Result<OpenReport> OpenToSink(const LoadedPackage& pkg, const std::string& expec
   const std::size_t workers = WorkerCount(options.threads);
   internal::BufferPool plain_pool(4 * workers + 4 + workers);
   OpenReport report;
-  OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, Bytes& data) -> Status {
+  OpenEmitFn emit = [&](std::uint32_t file, bool first, bool last, ByteSpan view, Bytes*) -> Status {
     const FileEntry& f = m.files[file];
     if (first) ARCA_RETURN_IF_ERROR(sink.BeginFile(f));
-    if (!data.empty()) ARCA_RETURN_IF_ERROR(sink.Append(data));
+    if (!view.empty()) ARCA_RETURN_IF_ERROR(sink.Append(view));
     if (last) ARCA_RETURN_IF_ERROR(sink.EndFile(f));
     return Status::Ok();
   };
-  Status s = RunOpenPipeline(pkg, chunk_key, options, plain_pool, emit, &report);
+  Result<bool> prepared = sink.PrepareFiles(m.files);
+  if (!prepared.ok()) {
+    sink.Abort();
+    return prepared.status();
+  }
+  DirectMemoryFn direct;
+  if (*prepared) direct = [&sink](std::uint32_t file) { return sink.FileMemory(file); };
+  Status s = RunOpenPipeline(pkg, chunk_key, options, plain_pool, emit, direct, &report);
   if (!s.ok()) {
     sink.Abort();
     return s;

@@ -22,7 +22,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "base/file_system.h"
 #include "base/status.h"
@@ -166,6 +168,24 @@ class PlaintextSink {
   virtual Status EndFile(const FileEntry& file) = 0;
   // Abort discards everything; the open has failed.
   virtual void Abort() = 0;
+
+  // Optional fast path (saves a copy of every byte on the ordered, serial
+  // stage). PrepareFiles is called once, before anything else, with every
+  // file in manifest order. A sink that returns true must then answer
+  // FileMemory(i) with writable memory of exactly files[i].size bytes, valid
+  // until Abort or the end of OpenToSink, from any thread. The pipeline then
+  // decodes each chunk, after its tag verified, straight into that memory
+  // (from worker threads, disjoint ranges, possibly ahead of BeginFile), and
+  // Append receives spans of that same memory, in order, as usual. An error
+  // stops the open (Abort is called). The default declines.
+  virtual Result<bool> PrepareFiles(const std::vector<FileEntry>& files) {
+    (void)files;
+    return false;
+  }
+  virtual std::span<std::uint8_t> FileMemory(std::size_t index) {
+    (void)index;
+    return {};
+  }
 };
 
 // OpenToSink decrypts `pkg` (from LoadPackage) chunk by chunk with keys from

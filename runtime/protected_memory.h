@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,14 @@ class ProtectedMemorySink : public format::PlaintextSink {
   Status EndFile(const format::FileEntry& file) override;
   // Abort wipes and releases every file.
   void Abort() override;
+  // PrepareFiles creates every file's memfd and locked mapping up front
+  // (errors as BeginFile's), so OpenToSink decodes straight into them;
+  // BeginFile then only checks the order, and Append of a span of the
+  // file's own memory at the write position only advances it.
+  Result<bool> PrepareFiles(const std::vector<format::FileEntry>& files) override;
+  // FileMemory is the writable mapping of prepared file `index` (empty for
+  // an empty file or a bad index). Thread-safe after PrepareFiles.
+  std::span<std::uint8_t> FileMemory(std::size_t index) override;
 
   // Seal turns every completed file into a sealed read-only ProtectedFile,
   // in manifest order, and empties the sink. FailedPrecondition when a file
@@ -125,11 +134,15 @@ class ProtectedMemorySink : public format::PlaintextSink {
     bool locked = false;
   };
   void Warn(const std::string& message);
+  Result<Pending> Create(const format::FileEntry& file);
   bool LockRange(void* addr, std::size_t size, const std::string& what);
   static void Wipe(Pending& p);
 
   ProtectedMemoryOptions options_;
   std::vector<Pending> files_;
+  bool prepared_ = false;
+  std::size_t next_ = 0;     // with prepared_: the file BeginFile expects next
+  std::size_t current_ = 0;  // the file being written, while open_
   bool open_ = false;
   std::uint64_t total_bytes_ = 0;
   bool warned_lock_ = false;

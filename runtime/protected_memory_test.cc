@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstring>
 #include <functional>
 #include <fstream>
 #include <map>
@@ -221,6 +222,29 @@ TEST_F(ProtectedMemoryTest, SinkRefusesMisuse) {
   EXPECT_THAT(sink.Append(AsBytes(std::string("de"))), HasCodeAndMessage(StatusCode::kCorruption, "more than its 4 bytes"));
   sink.Abort();
   EXPECT_EQ(MemfdCount(), 0);
+}
+
+TEST_F(ProtectedMemoryTest, PreparedFilesMustAllBeWrittenInOrder) {
+  const int before = MemfdCount();
+  ProtectedMemorySink sink;
+  format::FileEntry a, b;
+  a.path = "a.bin";
+  a.size = 3;
+  b.path = "b.bin";
+  b.size = 5;
+  ASSERT_THAT(sink.PrepareFiles({a, b}), IsOk());
+  EXPECT_EQ(MemfdCount(), before + 2);
+  EXPECT_EQ(sink.FileMemory(1).size(), 5u);
+  EXPECT_TRUE(sink.FileMemory(2).empty());
+  EXPECT_THAT(sink.BeginFile(b), HasCodeAndMessage(StatusCode::kFailedPrecondition, "b.bin was not prepared at this position"));
+  ASSERT_THAT(sink.BeginFile(a), IsOk());
+  std::span<std::uint8_t> mem = sink.FileMemory(0);
+  std::memcpy(mem.data(), "xyz", 3);
+  ASSERT_THAT(sink.Append(mem), IsOk());  // in place: nothing to copy
+  ASSERT_THAT(sink.EndFile(a), IsOk());
+  EXPECT_THAT(sink.Seal(), HasCodeAndMessage(StatusCode::kFailedPrecondition, "1 prepared files were never written"));
+  sink.Abort();
+  EXPECT_EQ(MemfdCount(), before);
 }
 
 TEST_F(ProtectedMemoryTest, SizeLimitIsEnforced) {

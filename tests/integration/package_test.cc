@@ -720,6 +720,51 @@ TEST_F(OpenToSinkTest, ContentEqualsOpen) {
   EXPECT_EQ(sink.events, order);
 }
 
+// DirectSink takes the fast path: chunks are decoded into its own memory.
+class DirectSink : public MemorySink {
+ public:
+  Result<bool> PrepareFiles(const std::vector<FileEntry>& all) override {
+    for (const auto& f : all) memory.emplace_back(f.size, 0xee);
+    return true;
+  }
+  std::span<std::uint8_t> FileMemory(std::size_t i) override { return memory[i]; }
+  Status BeginFile(const FileEntry& f) override {
+    ++index;
+    return MemorySink::BeginFile(f);
+  }
+  Status Append(ByteSpan data) override {
+    const std::uint8_t* base = memory[std::size_t(index)].data();
+    if (data.data() < base || data.data() + data.size() > base + memory[std::size_t(index)].size()) ++foreign_appends;
+    return MemorySink::Append(data);
+  }
+  std::vector<Bytes> memory;
+  int index = -1;
+  int foreign_appends = 0;
+};
+
+TEST_F(OpenToSinkTest, DirectMemoryFastPathGivesTheSameContent) {
+  std::string pkg = SealNew();
+  DirectSink sink;
+  ASSERT_THAT(OpenSink(pkg, KeysOf(key_), sink), IsOk());
+  ASSERT_THAT(OpenTo(pkg, out_, key_), IsOk());
+  const Manifest& m = Load(pkg).manifest;
+  ASSERT_EQ(sink.memory.size(), m.files.size());
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    EXPECT_EQ(sink.memory[i], ReadAll(out_ + "/" + m.files[i].path)) << m.files[i].path;
+    EXPECT_EQ(sink.files[m.files[i].path], sink.memory[i]) << "Append saw other bytes than were decoded in place";
+  }
+  EXPECT_EQ(sink.foreign_appends, 0) << "Append got pooled buffers on the fast path";
+}
+
+TEST_F(OpenToSinkTest, DirectMemoryFastPathRefusesAFlippedByte) {
+  std::string pkg = SealNew();
+  std::string pack = PackPath(pkg, 0);
+  FlipByte(pack, stdfs::file_size(pack) / 2);
+  DirectSink sink;
+  EXPECT_THAT(OpenSink(pkg, KeysOf(key_), sink), HasCodeAndMessage(StatusCode::kUnauthenticated, "record does not authenticate"));
+  EXPECT_EQ(sink.aborts, 1);
+}
+
 TEST_F(OpenToSinkTest, ManifestDigestOtherThanTheVerifiedOneIsRefusedBeforeAnyKey) {
   std::string pkg = SealNew();
   LoadedPackage loaded = Load(pkg);
