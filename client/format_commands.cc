@@ -24,6 +24,7 @@ struct Options {
   std::string version;
   std::string key_path;
   std::string parent;
+  bool no_delta = false;
   std::string chunk_avg = "1M";
   std::string pack_size = "64M";
   std::size_t threads = 0;
@@ -155,6 +156,7 @@ int SealCmd(const Options& o) {
   so.name = o.name;
   so.version = o.version;
   so.threads = o.threads;
+  so.delta = !o.no_delta;
   auto avg = ParseSize(o.chunk_avg);
   auto pack = ParseSize(o.pack_size);
   if (!avg.ok()) return ReportError(avg.status().WithContext("--chunk-avg"), o.json);
@@ -186,15 +188,16 @@ int SealCmd(const Options& o) {
                {"plaintextBytes", r->plaintext_bytes},
                {"storedBytes", r->stored_bytes},
                {"signedBy", signer_ids},
-               {"chunks", {{"references", r->chunks_total}, {"new", r->chunks_new}, {"fromParent", r->chunks_from_parent}, {"deduplicated", r->chunks_deduplicated}}}});
+               {"chunks", {{"references", r->chunks_total}, {"new", r->chunks_new}, {"delta", r->chunks_delta}, {"fromParent", r->chunks_from_parent}, {"deduplicated", r->chunks_deduplicated}}}});
   } else {
     std::printf("sealed %s %s into %s\n", r->manifest.name.c_str(), r->manifest.version.c_str(), o.output.c_str());
     std::printf("  manifest %s\n", r->manifest_digest.c_str());
     for (const auto& id : signer_ids) std::printf("  signed by %s\n", id.c_str());
-    std::printf("  %s plaintext -> %s in new packs (%.3f); %llu chunks: %llu new, %llu from parent, %llu repeated\n",
+    std::printf("  %s plaintext -> %s in new packs (%.3f); %llu chunks: %llu new (%llu as deltas), %llu from parent, %llu repeated\n",
                 HumanBytes(r->plaintext_bytes).c_str(), HumanBytes(r->stored_bytes).c_str(),
                 r->plaintext_bytes ? double(r->stored_bytes) / double(r->plaintext_bytes) : 0.0,
                 static_cast<unsigned long long>(r->chunks_total), static_cast<unsigned long long>(r->chunks_new),
+                static_cast<unsigned long long>(r->chunks_delta),
                 static_cast<unsigned long long>(r->chunks_from_parent), static_cast<unsigned long long>(r->chunks_deduplicated));
   }
   return 0;
@@ -247,6 +250,8 @@ void AddFormatCommands(CLI::App& app, Command* run) {
   seal->add_option("--version", o->version, "Version tag (e.g. 1.2)")->required();
   seal->add_option("--lineage-key", o->key_path, "Lineage key file (arca lineage-key new)")->required();
   seal->add_option("--parent", o->parent, "Parent package DIR[:REF]; chunks it already has are referenced, not stored again");
+  seal->add_flag("--no-delta", o->no_delta,
+                 "With --parent: store changed chunks whole, never as deltas (a full copy for fresh installs)");
   seal->add_option("--chunk-avg", o->chunk_avg, "Average chunk size, a power of two (min = avg/4, max = avg*4)")->capture_default_str();
   seal->add_option("--pack-size", o->pack_size, "Target pack size")->capture_default_str();
   seal->add_option("--threads", o->threads, "Worker threads (0 = all cores)");

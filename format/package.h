@@ -67,6 +67,11 @@ struct SealOptions {
   ChunkingParams chunking;  // ignored with a parent: the parent's are used
   std::uint64_t pack_target_bytes = 64ull << 20;
   std::optional<PackageRef> parent;
+  // delta: with a parent, store a changed 16-bit float chunk as its
+  // difference from the parent's aligned chunk when that is smaller
+  // (specs/format.md §6.1). false seals a version whose chunks are all
+  // stored whole or shared (a publisher's full copy for fresh installs).
+  bool delta = true;
   std::size_t threads = 0;  // 0: hardware concurrency
   ProgressFn progress;
   AttachFn attach;  // optional: signatures etc., committed atomically with the package
@@ -82,6 +87,7 @@ struct SealReport {
   std::uint64_t chunks_new = 0;     // records written
   std::uint64_t chunks_from_parent = 0;
   std::uint64_t chunks_deduplicated = 0;  // repeats within this version
+  std::uint64_t chunks_delta = 0;         // new records stored as deltas (§6.1)
 };
 
 // Seal: errors name the file and offset. InvalidArgument for hostile paths,
@@ -112,6 +118,21 @@ Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref);
 // kMaxAttachments, FailedPrecondition when the package changed meanwhile.
 Status UpdateAttachments(FileSystem& fs, const LoadedPackage& pkg, const std::vector<Attachment>& add,
                          const std::vector<std::string>& remove = {});
+
+// ChunkKeyFn returns the key of one chunk (K_c(id), specs/format.md §4):
+// from the lineage key when sealing or opening, from released keys in a
+// runtime.
+using ChunkKeyFn = std::function<SecretBytes(const ChunkId& id)>;
+
+// DecodeChunkChain reads chunk `index` of `m` out of `packs` (opened in
+// manifest order), authenticates and decodes it into `out` (resized to its
+// plaintext size), first decoding its delta bases (DeltaChain) when it is a
+// delta. Unauthenticated when a record does not verify under its key;
+// Corruption for a malformed encoding or a base of the wrong size or id.
+// Thread-safe when `packs` reads are (pread) and each thread has its own
+// decoder.
+Status DecodeChunkChain(const Manifest& m, const std::vector<std::unique_ptr<RandomAccessFile>>& packs, std::uint32_t index,
+                        const ChunkKeyFn& key_of, ChunkDecoder& decoder, Bytes* out);
 
 struct OpenOptions {
   std::size_t threads = 0;
