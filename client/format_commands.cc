@@ -10,6 +10,7 @@
 #include "client/output.h"
 #include "client/sign_commands.h"
 #include "distribution/store.h"
+#include "format/diff.h"
 #include "format/lineage_key.h"
 #include "format/package.h"
 
@@ -24,6 +25,7 @@ struct Options {
   std::string version;
   std::string key_path;
   std::string parent;
+  std::string other;  // arca diff: the second package
   bool no_delta = false;
   std::string chunk_avg = "1M";
   std::string pack_size = "64M";
@@ -137,6 +139,70 @@ void PrintInspect(const Json& j) {
   std::printf("stored     %s in new packs, %s inherited; stored/plaintext %s\n",
               HumanBytes(j["storedBytes"]["newPacks"]).c_str(), HumanBytes(j["storedBytes"]["inheritedPacks"]).c_str(),
               j["storedToPlaintextRatio"].is_null() ? "-" : j["storedToPlaintextRatio"].get<std::string>().c_str());
+}
+
+std::string ShapeText(const std::vector<std::uint64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int DiffCmd(const Options& o) {
+  FileSystem& fs = FileSystem::Default();
+  auto a = format::LoadPackage(fs, distribution::ResolveStoreRef(fs, o.package));
+  if (!a.ok()) return ReportError(a.status().WithContext(o.package), o.json);
+  auto b = format::LoadPackage(fs, distribution::ResolveStoreRef(fs, o.other));
+  if (!b.ok()) return ReportError(b.status().WithContext(o.other), o.json);
+  format::ManifestDiff d = format::DiffManifests(a->manifest, b->manifest);
+  const std::string an = a->manifest.name + ":" + a->manifest.version, bn = b->manifest.name + ":" + b->manifest.version;
+  if (o.json) {
+    Json files = Json::array();
+    for (const auto& f : d.files) {
+      Json tensors = Json::array();
+      for (const auto& t : f.tensors) {
+        tensors.push_back({{"name", t.name}, {"change", format::ChangeKindName(t.kind)}, {"dtype", t.dtype}, {"shape", t.shape},
+                           {"reshaped", t.reshaped}, {"bytes", t.bytes}, {"updateBytes", t.update_bytes}, {"deltaChunks", t.delta_chunks}});
+      }
+      files.push_back({{"path", f.path}, {"change", format::ChangeKindName(f.kind)}, {"sizeA", f.size_a}, {"sizeB", f.size_b},
+                       {"updateBytes", f.update_bytes}, {"tensors", tensors}, {"tensorsUnchanged", f.tensors_unchanged}});
+    }
+    PrintJson({{"a", {{"name", a->manifest.name}, {"version", a->manifest.version}, {"manifestDigest", a->manifest_blob.digest}}},
+               {"b", {{"name", b->manifest.name}, {"version", b->manifest.version}, {"manifestDigest", b->manifest_blob.digest}}},
+               {"sameLineage", d.same_lineage},
+               {"plaintextBytesB", d.plaintext_bytes_b},
+               {"recordBytesNeeded", d.record_bytes_needed},
+               {"updateRecordBytes", d.update_record_bytes},
+               {"packBytesB", d.pack_bytes_b},
+               {"updatePackBytes", d.update_pack_bytes},
+               {"files", files}});
+    return 0;
+  }
+  std::printf("diff %s -> %s%s\n", an.c_str(), bn.c_str(), d.same_lineage ? "" : " (different lineages: nothing is shared)");
+  auto pct = [&](std::uint64_t n) { return d.plaintext_bytes_b ? 100.0 * double(n) / double(d.plaintext_bytes_b) : 0.0; };
+  std::printf("update     %s in packs %s lacks (%.2f%% of %s plaintext; %s of packs in all)\n", HumanBytes(d.update_pack_bytes).c_str(),
+              an.c_str(), pct(d.update_pack_bytes), HumanBytes(d.plaintext_bytes_b).c_str(), HumanBytes(d.pack_bytes_b).c_str());
+  std::printf("records    %s of chunk records %s lacks (%.2f%%)\n", HumanBytes(d.update_record_bytes).c_str(), an.c_str(),
+              pct(d.update_record_bytes));
+  const char kMark[] = {' ', '~', '+', '-'};
+  for (const auto& f : d.files) {
+    std::printf("%c %-40s %10s -> %-10s update %s", kMark[int(f.kind)], f.path.c_str(), HumanBytes(f.size_a).c_str(),
+                HumanBytes(f.size_b).c_str(), HumanBytes(f.update_bytes).c_str());
+    if (!f.tensors.empty() || f.tensors_unchanged) {
+      std::printf("  (%zu tensors differ, %llu unchanged)", f.tensors.size(), static_cast<unsigned long long>(f.tensors_unchanged));
+    }
+    std::printf("\n");
+    for (const auto& t : f.tensors) {
+      std::string note;
+      if (t.delta_chunks) note.append(" (").append(std::to_string(t.delta_chunks)).append(" chunks as deltas)");
+      if (t.reshaped) note.append(" dtype/shape changed");
+      std::printf("    %c %-44s %-5s %-16s %10s  update %s%s\n", kMark[int(t.kind)], t.name.c_str(), t.dtype.c_str(),
+                  ShapeText(t.shape).c_str(), HumanBytes(t.bytes).c_str(), HumanBytes(t.update_bytes).c_str(), note.c_str());
+    }
+  }
+  return 0;
 }
 
 int LineageKeyNew(const Options& o) {
@@ -258,6 +324,12 @@ void AddFormatCommands(CLI::App& app, Command* run) {
   AddSealSigningFlags(seal, &o->signing);
   seal->add_flag("--json", o->json, "Print the result as JSON");
   seal->callback([run, o] { *run = [o] { return SealCmd(*o); }; });
+
+  auto* diff = app.add_subcommand("diff", "What changed between two packages, per file and per tensor, and what an update costs (no keys)");
+  diff->add_option("a", o->package, "Installed package DIR[:REF] (or STORE:name:tag)")->required();
+  diff->add_option("b", o->other, "New package DIR[:REF] (or STORE:name:tag)")->required();
+  diff->add_flag("--json", o->json, "Print the result as JSON");
+  diff->callback([run, o] { *run = [o] { return DiffCmd(*o); }; });
 
   auto* inspect = app.add_subcommand("inspect", "Describe a sealed package without any key");
   inspect->add_option("package", o->package, "Package DIR[:REF]")->required();
