@@ -182,10 +182,10 @@ int DiffCmd(const Options& o) {
   }
   std::printf("diff %s -> %s%s\n", an.c_str(), bn.c_str(), d.same_lineage ? "" : " (different lineages: nothing is shared)");
   auto pct = [&](std::uint64_t n) { return d.plaintext_bytes_b ? 100.0 * double(n) / double(d.plaintext_bytes_b) : 0.0; };
-  std::printf("update     %s in packs %s lacks (%.2f%% of %s plaintext; %s of packs in all)\n", HumanBytes(d.update_pack_bytes).c_str(),
-              an.c_str(), pct(d.update_pack_bytes), HumanBytes(d.plaintext_bytes_b).c_str(), HumanBytes(d.pack_bytes_b).c_str());
-  std::printf("records    %s of chunk records %s lacks (%.2f%%)\n", HumanBytes(d.update_record_bytes).c_str(), an.c_str(),
-              pct(d.update_record_bytes));
+  std::printf("update     %s: the chunk records %s lacks, what arca pull fetches (%.2f%% of %s plaintext)\n",
+              HumanBytes(d.update_record_bytes).c_str(), an.c_str(), pct(d.update_record_bytes), HumanBytes(d.plaintext_bytes_b).c_str());
+  std::printf("packs      %s of %s in packs %s does not list (a whole-blob copy, e.g. skopeo, fetches these)\n",
+              HumanBytes(d.update_pack_bytes).c_str(), HumanBytes(d.pack_bytes_b).c_str(), an.c_str());
   const char kMark[] = {' ', '~', '+', '-'};
   for (const auto& f : d.files) {
     std::printf("%c %-40s %10s -> %-10s update %s", kMark[int(f.kind)], f.path.c_str(), HumanBytes(f.size_a).c_str(),
