@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ByteSpan rest(data + 2, size - 2);
   Bytes base(2 * m, 0);
   const std::size_t take = std::min(base.size(), rest.size());
-  std::memcpy(base.data(), rest.data(), take);
+  if (take > 0) std::memcpy(base.data(), rest.data(), take);
   ByteSpan encoded = rest.subspan(take);
   ChunkId base_id;
   base_id.fill(0x5a);
