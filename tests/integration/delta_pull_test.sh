@@ -64,6 +64,23 @@ d2=$(jget "$W/pull2.json" bytes_downloaded); a2=$(jget "$W/pull2.json" packs_ass
 "$ARCA" open "$W/store:acme/m:2" --lineage-key "$W/lk" -o "$W/o2" >/dev/null && cmp -s "$W/o2/model.safetensors" "$W/m2/model.safetensors" \
   || fail "v2 assembled in the store does not open to the model"
 
+# A damaged store (v1's pack altered in place, same size): the reused records
+# make the assembled pack hash wrong, so it is fetched whole; still correct.
+cp -a "$W/store-v1" "$W/store-bad"
+big=$(ls -S "$W/store-bad/blobs/sha256" | head -1)
+python3 - "$W/store-bad/blobs/sha256/$big" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    data = bytearray(f.read())
+    for off in range(4096, len(data), 1 << 20): data[off] ^= 0x55
+    f.seek(0); f.write(data)
+PY
+"$ARCA" pull "127.0.0.1:$PORT/acme/m:2" --store "$W/store-bad" --json >"$W/pull-bad.json" || fail "pull v2 over a damaged v1"
+((  $(jget "$W/pull-bad.json" packs_assembled) == 0 )) || fail "a pack was assembled from damaged records: $(cat "$W/pull-bad.json")"
+(( $(jget "$W/pull-bad.json" bytes_downloaded) > d2 )) || fail "the fallback did not download the pack whole"
+"$ARCA" open "$W/store-bad:acme/m:2" --lineage-key "$W/lk" -o "$W/obad" >/dev/null && cmp -s "$W/obad/model.safetensors" "$W/m2/model.safetensors" \
+  || fail "v2 pulled over a damaged store does not open to the model"
+
 "$ARCA" pull "127.0.0.1:$PORT/acme/m:3" --store "$W/store-v1" --json >"$W/pull3.json" || fail "pull v3 over v1"
 d3=$(jget "$W/pull3.json" bytes_downloaded)
 ((d3 * 100 < plain * 45)) || fail "pull of the dense fine-tune over v1 downloaded $d3 bytes of a $plain-byte model"
