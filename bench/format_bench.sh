@@ -8,7 +8,7 @@
 #
 # --dir defaults to /dev/shm (tmpfs: measures the pipeline, not this machine's
 # disk); pass a disk directory to include durable writes (fsync) in the
-# figures. --sweep adds the chunk-size sweep of specs/format.md §5.3.
+# figures. --sweep adds the chunk-size sweep of specs/format.md §5.4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB=2048; DIR=/dev/shm; BUILD=build; SWEEP=0

@@ -10,6 +10,7 @@
 #include "client/output.h"
 #include "client/sign_commands.h"
 #include "distribution/store.h"
+#include "format/diff.h"
 #include "format/lineage_key.h"
 #include "format/package.h"
 
@@ -24,6 +25,8 @@ struct Options {
   std::string version;
   std::string key_path;
   std::string parent;
+  std::string other;  // arca diff: the second package
+  bool no_delta = false;
   std::string chunk_avg = "1M";
   std::string pack_size = "64M";
   std::size_t threads = 0;
@@ -138,6 +141,70 @@ void PrintInspect(const Json& j) {
               j["storedToPlaintextRatio"].is_null() ? "-" : j["storedToPlaintextRatio"].get<std::string>().c_str());
 }
 
+std::string ShapeText(const std::vector<std::uint64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int DiffCmd(const Options& o) {
+  FileSystem& fs = FileSystem::Default();
+  auto a = format::LoadPackage(fs, distribution::ResolveStoreRef(fs, o.package));
+  if (!a.ok()) return ReportError(a.status().WithContext(o.package), o.json);
+  auto b = format::LoadPackage(fs, distribution::ResolveStoreRef(fs, o.other));
+  if (!b.ok()) return ReportError(b.status().WithContext(o.other), o.json);
+  format::ManifestDiff d = format::DiffManifests(a->manifest, b->manifest);
+  const std::string an = a->manifest.name + ":" + a->manifest.version, bn = b->manifest.name + ":" + b->manifest.version;
+  if (o.json) {
+    Json files = Json::array();
+    for (const auto& f : d.files) {
+      Json tensors = Json::array();
+      for (const auto& t : f.tensors) {
+        tensors.push_back({{"name", t.name}, {"change", format::ChangeKindName(t.kind)}, {"dtype", t.dtype}, {"shape", t.shape},
+                           {"reshaped", t.reshaped}, {"bytes", t.bytes}, {"updateBytes", t.update_bytes}, {"deltaChunks", t.delta_chunks}});
+      }
+      files.push_back({{"path", f.path}, {"change", format::ChangeKindName(f.kind)}, {"sizeA", f.size_a}, {"sizeB", f.size_b},
+                       {"updateBytes", f.update_bytes}, {"tensors", tensors}, {"tensorsUnchanged", f.tensors_unchanged}});
+    }
+    PrintJson({{"a", {{"name", a->manifest.name}, {"version", a->manifest.version}, {"manifestDigest", a->manifest_blob.digest}}},
+               {"b", {{"name", b->manifest.name}, {"version", b->manifest.version}, {"manifestDigest", b->manifest_blob.digest}}},
+               {"sameLineage", d.same_lineage},
+               {"plaintextBytesB", d.plaintext_bytes_b},
+               {"recordBytesNeeded", d.record_bytes_needed},
+               {"updateRecordBytes", d.update_record_bytes},
+               {"packBytesB", d.pack_bytes_b},
+               {"updatePackBytes", d.update_pack_bytes},
+               {"files", files}});
+    return 0;
+  }
+  std::printf("diff %s -> %s%s\n", an.c_str(), bn.c_str(), d.same_lineage ? "" : " (different lineages: nothing is shared)");
+  auto pct = [&](std::uint64_t n) { return d.plaintext_bytes_b ? 100.0 * double(n) / double(d.plaintext_bytes_b) : 0.0; };
+  std::printf("update     %s: the chunk records %s lacks, what arca pull fetches (%.2f%% of %s plaintext)\n",
+              HumanBytes(d.update_record_bytes).c_str(), an.c_str(), pct(d.update_record_bytes), HumanBytes(d.plaintext_bytes_b).c_str());
+  std::printf("packs      %s of %s in packs %s does not list (a whole-blob copy, e.g. skopeo, fetches these)\n",
+              HumanBytes(d.update_pack_bytes).c_str(), HumanBytes(d.pack_bytes_b).c_str(), an.c_str());
+  const char kMark[] = {' ', '~', '+', '-'};
+  for (const auto& f : d.files) {
+    std::printf("%c %-40s %10s -> %-10s update %s", kMark[int(f.kind)], f.path.c_str(), HumanBytes(f.size_a).c_str(),
+                HumanBytes(f.size_b).c_str(), HumanBytes(f.update_bytes).c_str());
+    if (!f.tensors.empty() || f.tensors_unchanged) {
+      std::printf("  (%zu tensors differ, %llu unchanged)", f.tensors.size(), static_cast<unsigned long long>(f.tensors_unchanged));
+    }
+    std::printf("\n");
+    for (const auto& t : f.tensors) {
+      std::string note;
+      if (t.delta_chunks) note.append(" (").append(std::to_string(t.delta_chunks)).append(" chunks as deltas)");
+      if (t.reshaped) note.append(" dtype/shape changed");
+      std::printf("    %c %-44s %-5s %-16s %10s  update %s%s\n", kMark[int(t.kind)], t.name.c_str(), t.dtype.c_str(),
+                  ShapeText(t.shape).c_str(), HumanBytes(t.bytes).c_str(), HumanBytes(t.update_bytes).c_str(), note.c_str());
+    }
+  }
+  return 0;
+}
+
 int LineageKeyNew(const Options& o) {
   format::LineageKey key = format::LineageKey::Generate();
   Status s = key.SaveNew(FileSystem::Default(), o.output);
@@ -155,6 +222,7 @@ int SealCmd(const Options& o) {
   so.name = o.name;
   so.version = o.version;
   so.threads = o.threads;
+  so.delta = !o.no_delta;
   auto avg = ParseSize(o.chunk_avg);
   auto pack = ParseSize(o.pack_size);
   if (!avg.ok()) return ReportError(avg.status().WithContext("--chunk-avg"), o.json);
@@ -186,15 +254,16 @@ int SealCmd(const Options& o) {
                {"plaintextBytes", r->plaintext_bytes},
                {"storedBytes", r->stored_bytes},
                {"signedBy", signer_ids},
-               {"chunks", {{"references", r->chunks_total}, {"new", r->chunks_new}, {"fromParent", r->chunks_from_parent}, {"deduplicated", r->chunks_deduplicated}}}});
+               {"chunks", {{"references", r->chunks_total}, {"new", r->chunks_new}, {"delta", r->chunks_delta}, {"fromParent", r->chunks_from_parent}, {"deduplicated", r->chunks_deduplicated}}}});
   } else {
     std::printf("sealed %s %s into %s\n", r->manifest.name.c_str(), r->manifest.version.c_str(), o.output.c_str());
     std::printf("  manifest %s\n", r->manifest_digest.c_str());
     for (const auto& id : signer_ids) std::printf("  signed by %s\n", id.c_str());
-    std::printf("  %s plaintext -> %s in new packs (%.3f); %llu chunks: %llu new, %llu from parent, %llu repeated\n",
+    std::printf("  %s plaintext -> %s in new packs (%.3f); %llu chunks: %llu new (%llu as deltas), %llu from parent, %llu repeated\n",
                 HumanBytes(r->plaintext_bytes).c_str(), HumanBytes(r->stored_bytes).c_str(),
                 r->plaintext_bytes ? double(r->stored_bytes) / double(r->plaintext_bytes) : 0.0,
                 static_cast<unsigned long long>(r->chunks_total), static_cast<unsigned long long>(r->chunks_new),
+                static_cast<unsigned long long>(r->chunks_delta),
                 static_cast<unsigned long long>(r->chunks_from_parent), static_cast<unsigned long long>(r->chunks_deduplicated));
   }
   return 0;
@@ -247,12 +316,20 @@ void AddFormatCommands(CLI::App& app, Command* run) {
   seal->add_option("--version", o->version, "Version tag (e.g. 1.2)")->required();
   seal->add_option("--lineage-key", o->key_path, "Lineage key file (arca lineage-key new)")->required();
   seal->add_option("--parent", o->parent, "Parent package DIR[:REF]; chunks it already has are referenced, not stored again");
+  seal->add_flag("--no-delta", o->no_delta,
+                 "With --parent: store changed chunks whole, never as deltas (a full copy for fresh installs)");
   seal->add_option("--chunk-avg", o->chunk_avg, "Average chunk size, a power of two (min = avg/4, max = avg*4)")->capture_default_str();
   seal->add_option("--pack-size", o->pack_size, "Target pack size")->capture_default_str();
   seal->add_option("--threads", o->threads, "Worker threads (0 = all cores)");
   AddSealSigningFlags(seal, &o->signing);
   seal->add_flag("--json", o->json, "Print the result as JSON");
   seal->callback([run, o] { *run = [o] { return SealCmd(*o); }; });
+
+  auto* diff = app.add_subcommand("diff", "What changed between two packages, per file and per tensor, and what an update costs (no keys)");
+  diff->add_option("a", o->package, "Installed package DIR[:REF] (or STORE:name:tag)")->required();
+  diff->add_option("b", o->other, "New package DIR[:REF] (or STORE:name:tag)")->required();
+  diff->add_flag("--json", o->json, "Print the result as JSON");
+  diff->callback([run, o] { *run = [o] { return DiffCmd(*o); }; });
 
   auto* inspect = app.add_subcommand("inspect", "Describe a sealed package without any key");
   inspect->add_option("package", o->package, "Package DIR[:REF]")->required();

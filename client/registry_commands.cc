@@ -200,12 +200,17 @@ int PullCmd(const Options& o) {
   if (o.json) {
     PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"bytes_downloaded", r->bytes_downloaded},
                {"bytes_total", r->bytes_total}, {"blobs_downloaded", r->blobs_downloaded}, {"blobs_present", r->blobs_present},
+               {"bytes_reused", r->bytes_reused}, {"packs_assembled", r->packs_assembled},
                {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name}});
   } else {
     std::printf("verified and installed %s:%s as %s in %s\n  manifest %s; downloaded %s of %s (%llu blobs, %llu already present)\n",
                 r->name.c_str(), r->version.c_str(), r->ref_name.c_str(), store->c_str(), r->digest.c_str(),
                 HumanBytes(r->bytes_downloaded).c_str(), HumanBytes(r->bytes_total).c_str(),
                 static_cast<unsigned long long>(r->blobs_downloaded), static_cast<unsigned long long>(r->blobs_present));
+    if (r->packs_assembled > 0) {
+      std::printf("  %llu packs assembled from %s of records already in the store and Range reads of the rest\n",
+                  static_cast<unsigned long long>(r->packs_assembled), HumanBytes(r->bytes_reused).c_str());
+    }
   }
   return 0;
 }

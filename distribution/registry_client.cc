@@ -428,9 +428,14 @@ Result<RegistryClient::Manifest> RegistryClient::GetManifest(const std::string& 
 }
 
 Status RegistryClient::GetBlob(const std::string& repo, const std::string& digest, std::uint64_t offset,
-                               const std::function<Status(std::uint64_t start)>& on_start, const BodySink& sink) {
+                               const std::function<Status(std::uint64_t start)>& on_start, const BodySink& sink,
+                               std::uint64_t end) {
   Request r{"GET", base_url_ + "/v2/" + repo + "/blobs/" + digest};
-  if (offset > 0) r.headers = {"Range: bytes=" + std::to_string(offset) + "-"};
+  if (end > offset) {
+    r.headers = {"Range: bytes=" + std::to_string(offset) + "-" + std::to_string(end - 1)};
+  } else if (offset > 0) {
+    r.headers = {"Range: bytes=" + std::to_string(offset) + "-"};
+  }
   r.follow_redirects = true;
   r.sink = &sink;
   r.stream_statuses = {200, 206};

@@ -147,9 +147,12 @@ class RegistryClient {
   // is told where the body starts: `offset` on 206 (Content-Range checked:
   // Corruption if it starts elsewhere), 0 on 200 (the registry ignored the
   // range: the caller starts over). Follows up to 5 redirects (http/https
-  // only, token not forwarded to another host).
+  // only, token not forwarded to another host). With `end` > offset the
+  // request is bounded (Range: bytes=offset-(end-1)); a registry may still
+  // answer 200 with the whole blob, so sinks bound what they accept.
   [[nodiscard]] Status GetBlob(const std::string& repo, const std::string& digest, std::uint64_t offset,
-                               const std::function<Status(std::uint64_t start)>& on_start, const BodySink& sink);
+                               const std::function<Status(std::uint64_t start)>& on_start, const BodySink& sink,
+                               std::uint64_t end = 0);
 
  private:
   RegistryClient(ClientOptions options, std::string base_url, CurlEasyPtr curl)

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <unordered_map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -219,6 +222,165 @@ Status DownloadPack(FileSystem& fs, Store& store, RegistryClient& c, const Refer
   return store.InstallFile(partial, desc.digest);
 }
 
+// --- chunk-level pulls
+
+struct LocalRecord {
+  std::string path;  // a pack blob in the store
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+using LocalRecords = std::unordered_map<std::string, LocalRecord>;  // chunk id bytes -> where
+
+std::string IdKey(const format::ChunkId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
+
+// IndexLocalRecords maps the chunk ids of every installed version of
+// `lineage_id` to their records in packs the store holds. Entries that do
+// not read or parse are skipped: this is only an optimisation, and every
+// byte reused is checked by the new pack's digest.
+LocalRecords IndexLocalRecords(Store& store, const std::string& lineage_id) {
+  LocalRecords out;
+  auto entries = store.List();
+  if (!entries.ok()) return out;
+  std::set<std::string> seen;
+  for (const auto& e : *entries) {
+    if (!e.complete || !seen.insert(e.manifest.digest).second) continue;
+    auto ob = store.ReadBlob(e.manifest, kMaxManifestDownloadBytes);
+    if (!ob.ok()) continue;
+    auto om = format::ParseOciManifest(*ob);
+    if (!om.ok() || om->layers.empty() || om->layers[0].media_type != format::kManifestMediaType) continue;
+    format::ManifestLimits limits;
+    auto mb = store.ReadBlob(om->layers[0], limits.max_bytes);
+    if (!mb.ok()) continue;
+    auto m = format::ParseManifest(*mb, limits);
+    if (!m.ok() || m->lineage_id != lineage_id) continue;
+    for (const auto& c : m->chunks) {
+      const format::PackRef& p = m->packs[c.pack];
+      out.emplace(IdKey(c.id), LocalRecord{store.BlobPath(p.digest), c.offset, c.length});
+    }
+  }
+  return out;
+}
+
+// AssemblePack builds pack `desc` from records the store already has and
+// Range reads of the rest, hashing as it goes. Returns false (nothing
+// installed, nothing left behind) when there is nothing to reuse, the
+// registry ignores Range, or the result does not hash to the digest: the
+// caller then downloads the pack whole.
+Result<bool> AssemblePack(FileSystem& fs, Store& store, RegistryClient& c, const Reference& ref, const Descriptor& desc,
+                          std::vector<format::ChunkRef> records, const LocalRecords& local, Counters& progress,
+                          std::atomic<std::uint64_t>& wire_bytes, std::atomic<std::uint64_t>& reused,
+                          std::atomic<bool>& cancel) {
+  struct Segment {
+    std::uint64_t begin, end;
+    const LocalRecord* from = nullptr;  // null: fetch from the registry
+  };
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  std::vector<Segment> plan;
+  auto remote = [&](std::uint64_t b, std::uint64_t e) {
+    if (e <= b) return;
+    if (!plan.empty() && plan.back().from == nullptr && plan.back().end == b) {
+      plan.back().end = e;
+    } else {
+      plan.push_back(Segment{b, e, nullptr});
+    }
+  };
+  std::uint64_t pos = 0, reusable = 0;
+  for (const auto& r : records) {
+    if (r.offset < pos || r.offset + r.length > desc.size) return false;  // overlapping records: not ours to optimise
+    remote(pos, r.offset);
+    auto it = local.find(IdKey(r.id));
+    if (it != local.end() && it->second.length == r.length) {
+      plan.push_back(Segment{r.offset, r.offset + r.length, &it->second});
+      reusable += r.length;
+    } else {
+      remote(r.offset, r.offset + r.length);
+    }
+    pos = r.offset + r.length;
+  }
+  remote(pos, desc.size);
+  if (reusable == 0) return false;
+
+  std::string partial = JoinPath(store.TempDir(), desc.digest.substr(7) + ".assembling");
+  ARCA_ASSIGN_OR_RETURN(auto out, fs.NewWritableFile(partial, 0644, /*exclusive=*/false));
+  crypto::Sha256 hash;
+  std::map<std::string, std::unique_ptr<RandomAccessFile>> open_files;
+  Bytes buf(8 << 20);
+  bool ignored_range = false;
+  std::uint64_t got_wire = 0, got_reused = 0;
+  Status s = [&]() -> Status {
+    for (const auto& seg : plan) {
+      if (cancel) return Cancelled();
+      if (seg.from) {
+        auto& f = open_files[seg.from->path];
+        if (!f) {
+          ARCA_ASSIGN_OR_RETURN(f, fs.OpenRead(seg.from->path));
+        }
+        for (std::uint64_t off = 0; off < seg.end - seg.begin;) {
+          std::size_t n = std::size_t(std::min<std::uint64_t>(buf.size(), seg.end - seg.begin - off));
+          ARCA_RETURN_IF_ERROR(f->ReadAt(seg.from->offset + off, std::span(buf.data(), n)));
+          ARCA_RETURN_IF_ERROR(out->Append(ByteSpan(buf.data(), n)));
+          hash.Update(ByteSpan(buf.data(), n));
+          off += n;
+        }
+        got_reused += seg.end - seg.begin;
+        progress.Add(seg.end - seg.begin);
+        continue;
+      }
+      std::uint64_t have = 0;
+      const std::uint64_t want = seg.end - seg.begin;
+      Status g = c.GetBlob(
+          ref.repository, desc.digest, seg.begin,
+          [&](std::uint64_t start) -> Status {
+            if (start != seg.begin) {
+              ignored_range = true;
+              return UnavailableError("the registry ignored a Range request");
+            }
+            return Status::Ok();
+          },
+          [&](ByteSpan data) -> Status {
+            if (cancel) return Cancelled();
+            if (have + data.size() > want) {
+              ignored_range = true;
+              return UnavailableError("the registry sent more than the range asked for");
+            }
+            ARCA_RETURN_IF_ERROR(out->Append(data));
+            hash.Update(data);
+            have += data.size();
+            got_wire += data.size();
+            progress.Add(data.size());
+            return Status::Ok();
+          },
+          seg.end);
+      if (ignored_range) return Status::Ok();
+      ARCA_RETURN_IF_ERROR(g.WithContext("reading bytes " + std::to_string(seg.begin) + "-" + std::to_string(seg.end - 1) +
+                                         " of pack " + desc.digest));
+      if (have != want) {
+        return UnavailableError("pack " + desc.digest + ": range " + std::to_string(seg.begin) + "-" + std::to_string(seg.end - 1) +
+                                " ended after " + std::to_string(have) + " bytes; run the pull again");
+      }
+    }
+    return Status::Ok();
+  }();
+  wire_bytes += got_wire;
+  if (!s.ok() || ignored_range) {
+    out.reset();
+    (void)fs.Remove(partial);
+    if (!s.ok()) return s;
+    return false;
+  }
+  std::string digest = "sha256:" + HexEncode(hash.Finish());
+  if (digest != desc.digest) {
+    out.reset();
+    (void)fs.Remove(partial);
+    return false;  // a reused record differed (another encoder?) or the registry lied: fetch it whole
+  }
+  ARCA_RETURN_IF_ERROR(out->Sync());
+  ARCA_RETURN_IF_ERROR(out->Close());
+  ARCA_RETURN_IF_ERROR(store.InstallFile(partial, desc.digest));
+  reused += got_reused;
+  return true;
+}
+
 }  // namespace
 
 Result<PushReport> Push(FileSystem& fs, const Paths& paths, const format::PackageRef& package, const Reference& ref,
@@ -420,12 +582,38 @@ Result<PullReport> Pull(FileSystem& fs, const Reference& ref, const std::string&
   std::uint64_t missing_bytes = 0;
   for (const auto& p : missing) missing_bytes += p.size;
   Counters progress(options.progress, missing_bytes);
-  std::atomic<std::uint64_t> wire{0};
+  std::atomic<std::uint64_t> wire{0}, reused{0}, assembled{0};
   std::atomic<bool> cancel{false};
-  Status s = RunParallel(missing.size(), options.threads, *client, cancel, [&](std::size_t i, RegistryClient& c) {
+  // Records of the missing packs that installed versions already hold.
+  std::optional<format::Manifest> arca_manifest;
+  LocalRecords local;
+  if (!missing.empty()) {
+    auto parsed = format::ParseManifest(small_bytes[1]);
+    if (parsed.ok()) {
+      arca_manifest = std::move(*parsed);
+      local = IndexLocalRecords(store, arca_manifest->lineage_id);
+    }
+  }
+  Status s = RunParallel(missing.size(), options.threads, *client, cancel, [&](std::size_t i, RegistryClient& c) -> Status {
+    if (arca_manifest && !local.empty()) {
+      std::vector<format::ChunkRef> records;
+      for (std::size_t p = 0; p < arca_manifest->packs.size(); ++p) {
+        if (arca_manifest->packs[p].digest != missing[i].digest) continue;
+        for (const auto& ch : arca_manifest->chunks) {
+          if (ch.pack == p) records.push_back(ch);
+        }
+      }
+      ARCA_ASSIGN_OR_RETURN(bool done, AssemblePack(fs, store, c, ref, missing[i], std::move(records), local, progress, wire, reused, cancel));
+      if (done) {
+        ++assembled;
+        return Status::Ok();
+      }
+    }
     return DownloadPack(fs, store, c, ref, missing[i], progress, wire, cancel);
   });
   report.bytes_downloaded += wire.load();
+  report.bytes_reused = reused.load();
+  report.packs_assembled = assembled.load();
   ARCA_RETURN_IF_ERROR(s);
   report.blobs_downloaded += missing.size();
   ARCA_RETURN_IF_ERROR(store.SyncBlobs());

@@ -64,9 +64,18 @@ struct PullReport {
   std::uint64_t bytes_total = 0;
   std::uint64_t blobs_downloaded = 0;
   std::uint64_t blobs_present = 0;
+  std::uint64_t packs_assembled = 0;  // built from local records + Range reads
+  std::uint64_t bytes_reused = 0;     // record bytes copied from packs already in the store
 };
 
 // Pull installs `ref` into the store at `store_dir` after verifying it
+// against `trusted`. A pack the store lacks is assembled when the store
+// already holds some of its records (same lineage, same chunk id and record
+// length, in packs of installed versions): those bytes are copied locally and
+// only the rest is fetched with HTTP Range; the assembled pack must hash to
+// its digest, else it is downloaded whole (specs/registry-client.md §6).
+//
+// Pull (continued) installs `ref` into the store at `store_dir` after verifying it
 // against `trusted`. `verdict` receives the signature verification's checks
 // (empty if the pull failed before them). Unauthenticated when a digest does
 // not match (the message names the blob) or the verdict fails; NotFound

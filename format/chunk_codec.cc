@@ -35,6 +35,7 @@ std::string_view EncodingName(ChunkEncoding e) {
     case ChunkEncoding::kRaw: return "raw";
     case ChunkEncoding::kZstd: return "zstd";
     case ChunkEncoding::kBg2: return "bg2";
+    case ChunkEncoding::kDelta: return "delta";
   }
   return "unknown";
 }
@@ -43,6 +44,7 @@ Result<ChunkEncoding> ParseEncoding(std::string_view name) {
   if (name == "raw") return ChunkEncoding::kRaw;
   if (name == "zstd") return ChunkEncoding::kZstd;
   if (name == "bg2") return ChunkEncoding::kBg2;
+  if (name == "delta") return ChunkEncoding::kDelta;
   return InvalidArgumentError("unknown chunk encoding \"" + std::string(name.substr(0, 32)) + "\"");
 }
 
@@ -94,6 +96,32 @@ ChunkEncoding ChunkEncoder::Encode(ByteSpan plain, bool float16, Bytes* out) {
   return ChunkEncoding::kRaw;
 }
 
+bool ChunkEncoder::EncodeDelta(ByteSpan plain, ByteSpan base, const ChunkId& base_id, Bytes* out) {
+  const std::size_t n = plain.size();
+  if (n == 0 || n % 2 != 0 || base.size() != n) return false;
+  const std::size_t m = n / 2;
+  scratch_.resize(m);
+  scratch_lo_.resize(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::uint16_t c = std::uint16_t(plain[2 * i] | (plain[2 * i + 1] << 8));
+    std::uint16_t b = std::uint16_t(base[2 * i] | (base[2 * i + 1] << 8));
+    std::int16_t d = std::int16_t(std::uint16_t(c - b));  // mod 2^16
+    std::uint16_t z = std::uint16_t((std::uint16_t(d) << 1) ^ std::uint16_t(d >> 15));  // zig-zag
+    scratch_[i] = std::uint8_t(z >> 8);
+    scratch_lo_[i] = std::uint8_t(z);
+  }
+  const std::size_t bound = ZSTD_compressBound(m);
+  out->resize(kDeltaHeaderSize + 2 * bound);
+  std::memcpy(out->data(), base_id.data(), kChunkIdSize);
+  std::size_t zh = ZSTD_compress2(cctx_.get(), out->data() + kDeltaHeaderSize, bound, scratch_.data(), m);
+  if (ZSTD_isError(zh)) return false;
+  std::size_t zl = ZSTD_compress2(cctx_.get(), out->data() + kDeltaHeaderSize + zh, bound, scratch_lo_.data(), m);
+  if (ZSTD_isError(zl)) return false;
+  StoreLe32(out->data() + kChunkIdSize, std::uint32_t(zh));
+  out->resize(kDeltaHeaderSize + zh + zl);
+  return true;
+}
+
 ChunkDecoder::ChunkDecoder() : dctx_(ZSTD_createDCtx()) {
   if (!dctx_) std::abort();
 }
@@ -132,8 +160,49 @@ Status ChunkDecoder::Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<
       if (n % 2) out[n - 1] = lo[pairs];
       return Status::Ok();
     }
+    case ChunkEncoding::kDelta:
+      return CorruptionError("a delta chunk cannot be decoded without its base chunk");
   }
   return CorruptionError("unknown chunk encoding " + std::to_string(int(encoding)));
+}
+
+Status ChunkDecoder::DecodeDelta(ByteSpan encoded, const ChunkId& base_id, ByteSpan base, std::span<std::uint8_t> out) {
+  const std::size_t n = out.size();
+  if (n == 0 || n % 2 != 0) return CorruptionError("delta chunk of " + std::to_string(n) + " bytes: deltas are of whole 16-bit elements");
+  if (base.size() != n) {
+    return CorruptionError("delta base has " + std::to_string(base.size()) + " bytes, the chunk " + std::to_string(n) +
+                           " (base of another shape or alignment)");
+  }
+  if (encoded.size() < kDeltaHeaderSize) return CorruptionError("delta chunk shorter than its header");
+  if (std::memcmp(encoded.data(), base_id.data(), kChunkIdSize) != 0) {
+    return CorruptionError("delta chunk was encoded against base " + HexEncode(encoded.first(8)) + "…, the manifest names " +
+                           HexEncode(ByteSpan(base_id.data(), 8)) + "…");
+  }
+  const std::size_t m = n / 2;
+  const std::size_t zh = LoadLe32(encoded.data() + kChunkIdSize);
+  ByteSpan rest = encoded.subspan(kDeltaHeaderSize);
+  if (zh > rest.size()) return CorruptionError("delta high-byte frame runs past the chunk");
+  ByteSpan fh = rest.first(zh), fl = rest.subspan(zh);
+  for (ByteSpan f : {fh, fl}) {
+    unsigned long long declared = ZSTD_getFrameContentSize(f.data(), f.size());
+    if (declared != m) return CorruptionError("delta stream declares " + std::to_string(declared) + " bytes, expected " + std::to_string(m));
+    if (ZSTD_findFrameCompressedSize(f.data(), f.size()) != f.size()) return CorruptionError("delta stream is not exactly one zstd frame");
+  }
+  scratch_.resize(m);
+  scratch_lo_.resize(m);
+  std::size_t got = ZSTD_decompressDCtx(dctx_.get(), scratch_.data(), m, fh.data(), fh.size());
+  if (ZSTD_isError(got) || got != m) return CorruptionError("delta high-byte stream does not decode");
+  got = ZSTD_decompressDCtx(dctx_.get(), scratch_lo_.data(), m, fl.data(), fl.size());
+  if (ZSTD_isError(got) || got != m) return CorruptionError("delta low-byte stream does not decode");
+  for (std::size_t i = 0; i < m; ++i) {
+    std::uint16_t z = std::uint16_t((scratch_[i] << 8) | scratch_lo_[i]);
+    std::uint16_t d = std::uint16_t((z >> 1) ^ std::uint16_t(-(z & 1)));  // un-zig-zag
+    std::uint16_t b = std::uint16_t(base[2 * i] | (base[2 * i + 1] << 8));
+    std::uint16_t c = std::uint16_t(b + d);
+    out[2 * i] = std::uint8_t(c);
+    out[2 * i + 1] = std::uint8_t(c >> 8);
+  }
+  return Status::Ok();
 }
 
 void SealRecord(const LineageKey& key, const ChunkId& id, ChunkEncoding encoding, std::uint64_t plain_size,

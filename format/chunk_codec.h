@@ -22,9 +22,15 @@
 
 namespace arca::format {
 
-enum class ChunkEncoding : std::uint8_t { kRaw = 0, kZstd = 1, kBg2 = 2 };
+enum class ChunkEncoding : std::uint8_t { kRaw = 0, kZstd = 1, kBg2 = 2, kDelta = 3 };
 
-// EncodingName: "raw", "zstd", "bg2". ParseEncoding is its inverse
+// kMaxDeltaChain bounds how many delta hops a reader follows from a chunk to
+// a chunk stored whole (specs/format.md §6.1): longer chains are refused.
+inline constexpr std::size_t kMaxDeltaChain = 4;
+// kDeltaHeaderSize: base chunk id (32) + u32le length of the high-byte frame.
+inline constexpr std::size_t kDeltaHeaderSize = kChunkIdSize + 4;
+
+// EncodingName: "raw", "zstd", "bg2", "delta". ParseEncoding is its inverse
 // (InvalidArgument for other names).
 std::string_view EncodingName(ChunkEncoding e);
 Result<ChunkEncoding> ParseEncoding(std::string_view name);
@@ -41,12 +47,20 @@ class ChunkEncoder {
   // `out` receives the encoded bytes.
   ChunkEncoding Encode(ByteSpan plain, bool float16, Bytes* out);
 
+  // EncodeDelta writes the delta encoding (§6.1) of `plain` against `base`,
+  // the plaintext of chunk `base_id` of the same size, into `out`: the
+  // 16-bit differences of the bit patterns, zig-zagged, split into high- and
+  // low-byte streams, each one zstd frame. Returns false (out unspecified)
+  // when the sizes differ or are odd.
+  bool EncodeDelta(ByteSpan plain, ByteSpan base, const ChunkId& base_id, Bytes* out);
+
  private:
   bool Bg2(ByteSpan plain, Bytes* out);
   bool Zstd(ByteSpan plain, Bytes* out);
   ZstdCCtxPtr cctx_;     // whole chunks (level 1)
   ZstdCCtxPtr hi_cctx_;  // bg2 high-byte streams (tuned for i.i.d. symbols)
   Bytes scratch_;
+  Bytes scratch_lo_;
 };
 
 // ChunkDecoder holds one zstd context; use one per thread.
@@ -56,11 +70,20 @@ class ChunkDecoder {
   // Decode reverses Encode into `out`, which must be exactly the plaintext
   // size. Corruption when the encoded bytes are malformed or do not decode to
   // exactly out.size() bytes.
+  // A delta chunk cannot be decoded without its base: Decode refuses it
+  // (Corruption); use DecodeDelta.
   Status Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<std::uint8_t> out);
+
+  // DecodeDelta reverses EncodeDelta: `base` is the plaintext of the base
+  // chunk, which must be `base_id` (the id recorded inside the authenticated
+  // encoding must equal it) and exactly out.size() bytes, an even number.
+  // Corruption naming what disagrees otherwise; `out` is unspecified then.
+  Status DecodeDelta(ByteSpan encoded, const ChunkId& base_id, ByteSpan base, std::span<std::uint8_t> out);
 
  private:
   ZstdDCtxPtr dctx_;
   Bytes scratch_;
+  Bytes scratch_lo_;
 };
 
 // SealRecord encrypts `encoded` into a record (nonce || ciphertext || tag).

@@ -74,6 +74,26 @@ Result<std::vector<TensorInfo>> ParseTensors(const Json& obj, const FileEntry& f
 
 }  // namespace
 
+std::vector<std::uint32_t> DeltaChain(const Manifest& m, std::uint32_t index) {
+  std::vector<std::uint32_t> chain{index};
+  while (m.chunks[chain.back()].base && chain.size() <= kMaxDeltaChain + 1) chain.push_back(*m.chunks[chain.back()].base);
+  return chain;
+}
+
+std::vector<ChunkId> ChunkIdsToRelease(const Manifest& m) {
+  std::vector<bool> need(m.chunks.size(), false);
+  for (const auto& f : m.files) {
+    for (std::uint32_t c : f.chunks) {
+      for (std::uint32_t k : DeltaChain(m, c)) need[k] = true;
+    }
+  }
+  std::vector<ChunkId> ids;
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+    if (need[i]) ids.push_back(m.chunks[i].id);
+  }
+  return ids;
+}
+
 Status ValidateRelativePath(std::string_view path) {
   auto bad = [&](const std::string& why) {
     return InvalidArgumentError("path \"" + std::string(path.substr(0, 128)) + "\" " + why);
@@ -142,12 +162,14 @@ Result<std::string> SerializeManifest(const Manifest& m, bool include_mac) {
   }
   Json chunks = Json::array();
   for (const auto& c : m.chunks) {
-    chunks.push_back({{"id", HexEncode(c.id)},
-                      {"pack", c.pack},
-                      {"offset", c.offset},
-                      {"length", c.length},
-                      {"size", c.size},
-                      {"encoding", EncodingName(c.encoding)}});
+    Json j = {{"id", HexEncode(c.id)},
+              {"pack", c.pack},
+              {"offset", c.offset},
+              {"length", c.length},
+              {"size", c.size},
+              {"encoding", EncodingName(c.encoding)}};
+    if (c.base) j["base"] = *c.base;
+    chunks.push_back(std::move(j));
   }
   Json files = Json::array();
   for (const auto& f : m.files) {
@@ -241,7 +263,7 @@ Result<Manifest> ParseManifest(ByteSpan bytes, const ManifestLimits& limits) {
     const Json& c = (*chunks)[i];
     std::string cw = At("manifest.chunks", i);
     if (!c.is_object()) return InvalidArgumentError(cw + " must be an object");
-    ARCA_RETURN_IF_ERROR(RejectUnknownFields(c, {"id", "pack", "offset", "length", "size", "encoding"}, cw));
+    ARCA_RETURN_IF_ERROR(RejectUnknownFields(c, {"id", "pack", "offset", "length", "size", "encoding", "base"}, cw));
     ChunkRef ref;
     ARCA_ASSIGN_OR_RETURN(std::string id, RequireString(c, "id", cw));
     if (!IsLowerHex(id, 64)) return InvalidArgumentError(cw + ".id must be 64 lower-case hex digits");
@@ -266,7 +288,33 @@ Result<Manifest> ParseManifest(ByteSpan bytes, const ManifestLimits& limits) {
     if (ref.encoding == ChunkEncoding::kRaw && ref.length != ref.size + kRecordOverhead) {
       return CorruptionError(cw + " is raw but its record length does not match its size");
     }
+    if (c.contains("base")) {
+      ARCA_ASSIGN_OR_RETURN(std::uint64_t base, RequireUint(c, "base", cw, chunks->size() - 1));
+      ref.base = std::uint32_t(base);
+    }
+    if ((ref.encoding == ChunkEncoding::kDelta) != ref.base.has_value()) {
+      return CorruptionError(cw + (ref.base ? " has a base but is not a delta chunk" : " is a delta chunk without a base"));
+    }
     m.chunks.push_back(ref);
+  }
+  // Delta bases (§6.1): same size, whole 16-bit elements, chains bounded
+  // (a cycle is a chain longer than any bound).
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+    const ChunkRef& c = m.chunks[i];
+    if (!c.base) continue;
+    std::string cw = At("manifest.chunks", i);
+    const ChunkRef& b = m.chunks[*c.base];
+    if (*c.base == i) return CorruptionError(cw + " is its own delta base");
+    if (b.size != c.size || c.size % 2 != 0) {
+      return CorruptionError(cw + " is a delta of " + std::to_string(c.size) + " bytes against base chunk " + std::to_string(*c.base) +
+                             " of " + std::to_string(b.size) + " bytes (a delta needs a base of the same, even size)");
+    }
+    std::size_t hops = 0;
+    for (std::size_t k = i; m.chunks[k].base; k = *m.chunks[k].base) {
+      if (++hops > kMaxDeltaChain) {
+        return CorruptionError(cw + ": delta chain longer than " + std::to_string(kMaxDeltaChain) + " hops (or a cycle)");
+      }
+    }
   }
 
   ARCA_ASSIGN_OR_RETURN(const Json* files, RequireArray(doc, "files", w));

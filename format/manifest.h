@@ -56,6 +56,9 @@ struct ChunkRef {
   std::uint64_t length = 0;   // record length (nonce + ciphertext + tag)
   std::uint64_t size = 0;     // plaintext size
   ChunkEncoding encoding = ChunkEncoding::kRaw;
+  // base: for a delta chunk (and only then), the index in Manifest::chunks
+  // of the chunk it is a difference from (specs/format.md §6.1).
+  std::optional<std::uint32_t> base;
 };
 
 struct FileEntry {
@@ -96,6 +99,18 @@ Result<std::string> ComputeManifestMac(const Manifest& m, const LineageKey& key)
 // the MAC verifies (constant time). Unauthenticated with "wrong lineage key"
 // or "manifest MAC does not verify: the manifest was modified".
 Status VerifyManifestKey(const Manifest& m, const LineageKey& key);
+
+// DeltaChain returns the chunk indexes chunk `index` needs, itself first,
+// then its base, its base's base…, ending at a chunk stored whole. The
+// manifest must be one ParseManifest accepted (or built the same way):
+// indexes in range, chains at most kMaxDeltaChain hops.
+std::vector<std::uint32_t> DeltaChain(const Manifest& m, std::uint32_t index);
+
+// ChunkIdsToRelease lists, once each and in manifest order, every chunk id
+// whose key is needed to decode the files of `m`: the chunks the files use
+// plus, recursively, the bases of delta chunks among them. A key broker
+// releasing a version releases exactly these (specs/format.md §6.1).
+std::vector<ChunkId> ChunkIdsToRelease(const Manifest& m);
 
 // ValidateRelativePath refuses empty, absolute, "."/".." components, empty
 // components, NUL and control characters, and over-long paths.

@@ -31,10 +31,10 @@ class ManifestTest : public ::testing::Test {
     m_.chunking = {256, 1024, 4096};
     m_.packs = {PackRef{FakeDigest('a'), 10'000, false}, PackRef{FakeDigest('b'), 5'000, true}};
     m_.chunks = {
-        ChunkRef{FakeId(1), 0, 0, 1024 + kRecordOverhead, 1024, ChunkEncoding::kRaw},
-        ChunkRef{FakeId(2), 0, 1024 + kRecordOverhead, 500, 2000, ChunkEncoding::kZstd},
-        ChunkRef{FakeId(3), 1, 0, 800, 1500, ChunkEncoding::kBg2},
-        ChunkRef{FakeId(4), 1, 800, 100, 300, ChunkEncoding::kZstd},
+        ChunkRef{FakeId(1), 0, 0, 1024 + kRecordOverhead, 1024, ChunkEncoding::kRaw, {}},
+        ChunkRef{FakeId(2), 0, 1024 + kRecordOverhead, 500, 2000, ChunkEncoding::kZstd, {}},
+        ChunkRef{FakeId(3), 1, 0, 800, 1500, ChunkEncoding::kBg2, {}},
+        ChunkRef{FakeId(4), 1, 800, 100, 300, ChunkEncoding::kZstd, {}},
     };
     FileEntry config;
     config.path = "config.json";
@@ -470,6 +470,80 @@ TEST_F(ManifestTest, RejectsWrongTypes) {
 }
 
 // --- Keys and MAC -----------------------------------------------------------
+
+// --- Delta chunks (§6.1) -----------------------------------------------------
+
+// WithDeltaChain makes chunks 4.. a chain of `hops` deltas ending at chunk 2
+// (a whole bg2 chunk of 1500 bytes), the last one used by the weights file.
+void AddDeltaChain(Manifest& m, std::size_t hops) {
+  std::uint32_t prev = 2;
+  for (std::size_t i = 0; i < hops; ++i) {
+    ChunkRef d{FakeId(std::uint8_t(10 + i)), 1, 1000 + 100 * i, 90, 1500, ChunkEncoding::kDelta, {}};
+    d.base = prev;
+    prev = std::uint32_t(m.chunks.size());
+    m.chunks.push_back(d);
+  }
+  m.files[1].chunks = {prev, 3, prev};
+}
+
+TEST_F(ManifestTest, DeltaChunkRoundTripsWithItsBase) {
+  AddDeltaChain(m_, 1);
+  std::string text = SerializeManifest(m_).value();
+  EXPECT_NE(text.find("\"base\":2"), std::string::npos);
+  auto back = ParseManifest(AsBytes(text));
+  ASSERT_THAT(back, IsOk());
+  ASSERT_TRUE(back->chunks[4].base.has_value());
+  EXPECT_EQ(*back->chunks[4].base, 2u);
+  EXPECT_EQ(back->chunks[4].encoding, ChunkEncoding::kDelta);
+}
+
+TEST_F(ManifestTest, AcceptsChainOfMaxLength) {
+  AddDeltaChain(m_, kMaxDeltaChain);
+  EXPECT_THAT(ParseManifest(AsBytes(SerializeManifest(m_).value())), IsOk());
+  EXPECT_EQ(DeltaChain(m_, std::uint32_t(m_.chunks.size() - 1)).size(), kMaxDeltaChain + 1);
+}
+
+TEST_F(ManifestTest, RejectsChainLongerThanMax) {
+  AddDeltaChain(m_, kMaxDeltaChain + 1);
+  EXPECT_THAT(ParseManifest(AsBytes(SerializeManifest(m_).value())),
+              HasCodeAndMessage(StatusCode::kCorruption, "delta chain longer than 4 hops"));
+}
+
+TEST_F(ManifestTest, RejectsDeltaCycle) {
+  AddDeltaChain(m_, 2);
+  m_.chunks[4].base = 5;  // 5 -> 4 -> 5 ...
+  EXPECT_THAT(ParseManifest(AsBytes(SerializeManifest(m_).value())),
+              HasCodeAndMessage(StatusCode::kCorruption, "delta chain longer"));
+  m_.chunks[4].base = 4;
+  EXPECT_THAT(ParseManifest(AsBytes(SerializeManifest(m_).value())), HasCodeAndMessage(StatusCode::kCorruption, "its own delta base"));
+}
+
+TEST_F(ManifestTest, RejectsDeltaWithoutBaseAndBaseWithoutDelta) {
+  AddDeltaChain(m_, 1);
+  EXPECT_THAT(ParseEdited([](Json& j) { j["chunks"][4].erase("base"); }),
+              HasCodeAndMessage(StatusCode::kCorruption, "delta chunk without a base"));
+  EXPECT_THAT(ParseEdited([](Json& j) { j["chunks"][3]["base"] = 2; }),
+              HasCodeAndMessage(StatusCode::kCorruption, "has a base but is not a delta chunk"));
+}
+
+TEST_F(ManifestTest, RejectsBaseOutOfRangeOrOfAnotherSize) {
+  AddDeltaChain(m_, 1);
+  EXPECT_THAT(ParseEdited([](Json& j) { j["chunks"][4]["base"] = 5; }), HasCode(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseEdited([](Json& j) { j["chunks"][4]["base"] = 3; }),
+              HasCodeAndMessage(StatusCode::kCorruption, "needs a base of the same, even size"));
+}
+
+TEST_F(ManifestTest, ChunkIdsToReleaseFollowsBases) {
+  AddDeltaChain(m_, 2);  // files use 0, 1 (config), 6 (-> 5 -> 2) and 3
+  std::vector<ChunkId> ids = ChunkIdsToRelease(m_);
+  std::vector<ChunkId> want = {FakeId(1), FakeId(2), FakeId(3), FakeId(4), FakeId(10), FakeId(11)};
+  EXPECT_EQ(ids, want);
+  // An unused chunk is not released.
+  m_.files[1].chunks = {3, 3};
+  m_.files[1].size = 600;
+  want = {FakeId(1), FakeId(2), FakeId(4)};
+  EXPECT_EQ(ChunkIdsToRelease(m_), want);
+}
 
 TEST_F(ManifestTest, WrongLineageKeyIsUnauthenticated) {
   LineageKey other = LineageKey::FromBytes(Bytes(32, 0x43)).value();

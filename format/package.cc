@@ -85,7 +85,16 @@ struct SealTask {
   std::uint32_t file = 0;
   bool empty_file = false;
   bool float16 = false;
+  std::int64_t base = -1;  // the parent's aligned chunk (index in its manifest), or -1
   Bytes plain;
+};
+
+// InheritedCuts: a tensor region of the new version whose tensor the parent
+// has with the same name, dtype and shape is cut where the parent cut it
+// (§5.4), so every chunk lines up with one parent chunk (its delta base).
+struct InheritedCuts {
+  std::vector<std::uint64_t> lengths;
+  std::vector<std::uint32_t> parent_chunks;
 };
 
 struct SealResult {
@@ -95,22 +104,18 @@ struct SealResult {
   std::uint64_t size = 0;
   bool in_parent = false;
   ChunkEncoding encoding = ChunkEncoding::kRaw;
+  std::int64_t base = -1;  // delta base: index in the parent's manifest
   Bytes record;
-};
-
-struct ParentChunk {
-  std::string pack_digest;
-  std::uint64_t pack_size;
-  ChunkRef ref;
 };
 
 // Reader streams one file region by region and cuts chunks.
 class ChunkProducer {
  public:
   ChunkProducer(FileSystem& fs, const std::vector<SourceFile>& files, std::vector<std::vector<Region>> regions,
-                const GearChunker& chunker, std::vector<std::string>* digests, internal::BufferPool* pool)
-      : fs_(fs), files_(files), regions_(std::move(regions)), chunker_(chunker), digests_(digests), pool_(pool),
-        buf_(2 * chunker.params().max_size) {}
+                std::vector<std::vector<InheritedCuts>> inherited, const GearChunker& chunker, std::vector<std::string>* digests,
+                internal::BufferPool* pool)
+      : fs_(fs), files_(files), regions_(std::move(regions)), inherited_(std::move(inherited)), chunker_(chunker),
+        digests_(digests), pool_(pool), buf_(2 * chunker.params().max_size) {}
 
   Result<std::optional<SealTask>> Next() {
     for (;;) {
@@ -129,6 +134,7 @@ class ChunkProducer {
         file_handle_ = std::move(*f);
         open_ = true;
         region_ = 0;
+        cut_ = 0;
         pos_ = 0;
         buf_start_ = 0;
         buf_len_ = 0;
@@ -146,14 +152,24 @@ class ChunkProducer {
       const Region& r = regions[region_];
       if (pos_ >= r.end) {
         ++region_;
+        cut_ = 0;
         continue;
       }
       std::uint64_t want = std::min<std::uint64_t>(chunker_.params().max_size, r.end - pos_);
       Status s = Fill(want);
       if (!s.ok()) return s.WithContext("reading model file " + sf.rel + " at offset " + std::to_string(pos_));
       ByteSpan window(buf_.data() + (pos_ - buf_start_), std::size_t(want));
-      std::size_t cut = chunker_.FindCut(window, r.element_bytes);
+      const InheritedCuts* ic = region_ < inherited_[file_].size() ? &inherited_[file_][region_] : nullptr;
+      std::int64_t base = -1;
+      std::size_t cut;
+      if (ic != nullptr && cut_ < ic->lengths.size()) {
+        cut = std::size_t(ic->lengths[cut_]);  // sums to the region length (checked when planned)
+        base = ic->parent_chunks[cut_++];
+      } else {
+        cut = chunker_.FindCut(window, r.element_bytes);
+      }
       SealTask t;
+      t.base = base;
       t.file = std::uint32_t(file_);
       t.float16 = r.float16;
       t.plain = pool_->Take();
@@ -183,6 +199,7 @@ class ChunkProducer {
   FileSystem& fs_;
   const std::vector<SourceFile>& files_;
   std::vector<std::vector<Region>> regions_;
+  std::vector<std::vector<InheritedCuts>> inherited_;  // per file, per region (may be shorter)
   const GearChunker& chunker_;
   std::vector<std::string>* digests_;
   internal::BufferPool* pool_;
@@ -191,13 +208,93 @@ class ChunkProducer {
   bool open_ = false;
   std::unique_ptr<RandomAccessFile> file_handle_;
   std::size_t region_ = 0;
+  std::size_t cut_ = 0;  // next inherited cut in the region
   std::uint64_t pos_ = 0;
   std::uint64_t buf_start_ = 0;
   std::size_t buf_len_ = 0;
   std::optional<crypto::Sha256> hash_;
 };
 
+// PlanInheritedCuts finds, for each tensor region of `file`, the parent
+// tensor of the same name, dtype and shape (same path preferred) and, when
+// the parent's chunks tile it exactly, returns their lengths as the region's
+// cuts (§5.4). Regions without such a tensor get no cuts (content-defined).
+std::vector<InheritedCuts> PlanInheritedCuts(const Manifest& parent, const FileEntry& file, const std::vector<Region>& regions) {
+  std::vector<InheritedCuts> out(regions.size());
+  // Parent tensors by name; same path first.
+  struct Where {
+    const FileEntry* file;
+    const TensorInfo* tensor;
+  };
+  std::unordered_map<std::string, std::vector<Where>> by_name;
+  for (const auto& pf : parent.files) {
+    for (const auto& t : pf.tensors) by_name[t.name].push_back(Where{&pf, &t});
+  }
+  for (const auto& t : file.tensors) {
+    auto it = by_name.find(t.name);
+    if (it == by_name.end() || t.end <= t.begin) continue;
+    const Where* match = nullptr;
+    for (const auto& w : it->second) {
+      if (w.tensor->dtype != t.dtype || w.tensor->shape != t.shape || w.tensor->end - w.tensor->begin != t.end - t.begin) continue;
+      if (match == nullptr || (w.file->path == file.path && match->file->path != file.path)) match = &w;
+    }
+    if (match == nullptr) continue;
+    std::size_t ri = 0;
+    while (ri < regions.size() && regions[ri].begin != t.begin) ++ri;
+    if (ri == regions.size() || regions[ri].end != t.end) continue;
+    // The parent chunks covering [begin, end) of its file, exactly.
+    InheritedCuts cuts;
+    std::uint64_t pos = 0;
+    bool ok = true;
+    for (std::uint32_t c : match->file->chunks) {
+      const std::uint64_t size = parent.chunks[c].size;
+      const std::uint64_t end = pos + size;
+      if (end > match->tensor->begin && pos < match->tensor->end) {
+        if (pos < match->tensor->begin || end > match->tensor->end) {
+          ok = false;  // a chunk straddles the tensor's edge: no alignment
+          break;
+        }
+        cuts.lengths.push_back(size);
+        cuts.parent_chunks.push_back(c);
+      }
+      pos = end;
+      if (pos >= match->tensor->end) break;
+    }
+    std::uint64_t sum = 0;
+    for (std::uint64_t l : cuts.lengths) sum += l;
+    if (ok && sum == t.end - t.begin) out[ri] = std::move(cuts);
+  }
+  return out;
+}
+
 }  // namespace
+
+Status DecodeChunkChain(const Manifest& m, const std::vector<std::unique_ptr<RandomAccessFile>>& packs, std::uint32_t index,
+                        const ChunkKeyFn& key_of, ChunkDecoder& decoder, Bytes* out) {
+  std::vector<std::uint32_t> chain = DeltaChain(m, index);
+  if (chain.size() > kMaxDeltaChain + 1) {
+    return CorruptionError("chunk " + HexEncode(ByteSpan(m.chunks[index].id.data(), 8)) + "…: delta chain longer than " +
+                           std::to_string(kMaxDeltaChain) + " hops");
+  }
+  Bytes record, encoded, next;
+  for (std::size_t i = chain.size(); i-- > 0;) {
+    const ChunkRef& c = m.chunks[chain[i]];
+    std::string where = "chunk " + HexEncode(ByteSpan(c.id.data(), 8)) + "… (pack " + m.packs[c.pack].digest.substr(0, 19) +
+                        "… offset " + std::to_string(c.offset) + ")";
+    record.resize(std::size_t(c.length));
+    ARCA_RETURN_IF_ERROR(packs[c.pack]->ReadAt(c.offset, record).WithContext(where));
+    Result<SecretBytes> ck = key_of(c.id);
+    if (!ck.ok()) return Status(ck.status().code(), where + ": no key: " + ck.status().message());
+    if (!OpenRecord(ck->Expose(), c.id, c.encoding, c.size, record, &encoded).ok()) {
+      return UnauthenticatedError(where + ": record does not authenticate (changed bytes, or a record moved from another chunk)");
+    }
+    next.resize(std::size_t(c.size));
+    Status ds = c.base ? decoder.DecodeDelta(encoded, m.chunks[*c.base].id, *out, next) : decoder.Decode(c.encoding, encoded, next);
+    if (!ds.ok()) return ds.WithContext(where);
+    std::swap(*out, next);
+  }
+  return Status::Ok();
+}
 
 PackageRef ParsePackageRef(const std::string& text) {
   auto slash = text.find_last_of('/');
@@ -330,7 +427,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
 
   // The parent must be of this lineage (its MAC verifies under our key);
   // reusing its chunks is then safe: same ids, same keys.
-  std::unordered_map<std::string, ParentChunk> parent_chunks;
+  std::unordered_map<std::string, std::uint32_t> parent_chunks;  // id -> index in the parent's manifest
   std::optional<LoadedPackage> parent;
   if (options.parent) {
     auto loaded = LoadPackage(fs, *options.parent);
@@ -339,9 +436,8 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     Status s = VerifyManifestKey(parent->manifest, key);
     if (!s.ok()) return s.WithContext("parent " + options.parent->dir);
     chunking = parent->manifest.chunking;
-    for (const auto& c : parent->manifest.chunks) {
-      const PackRef& p = parent->manifest.packs[c.pack];
-      parent_chunks.emplace(IdKey(c.id), ParentChunk{p.digest, p.size, c});
+    for (std::size_t i = 0; i < parent->manifest.chunks.size(); ++i) {
+      parent_chunks.emplace(IdKey(parent->manifest.chunks[i].id), std::uint32_t(i));
     }
   }
   ARCA_RETURN_IF_ERROR(ValidateChunkingParams(chunking));
@@ -362,6 +458,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
   m.chunking = chunking;
   if (parent) m.parent = parent->manifest_blob.digest;
   std::vector<std::vector<Region>> regions(files.size());
+  std::vector<std::vector<InheritedCuts>> inherited(files.size());
   std::uint64_t total_bytes = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
     FileEntry e;
@@ -385,6 +482,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
       e.tensor_format = fmt;
       e.tensors = header->tensors;
       regions[i] = PlanRegions(e.size, &*header);
+      if (parent) inherited[i] = PlanInheritedCuts(parent->manifest, e, regions[i]);
     } else {
       regions[i] = PlanRegions(e.size, nullptr);
     }
@@ -397,14 +495,33 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
   const std::size_t workers = WorkerCount(options.threads);
   const std::size_t in_flight = 4 * workers + 4;
   internal::BufferPool plain_pool(in_flight + workers), record_pool(in_flight + workers);
-  ChunkProducer producer(fs, files, std::move(regions), chunker, &digests, &plain_pool);
+  ChunkProducer producer(fs, files, std::move(regions), std::move(inherited), chunker, &digests, &plain_pool);
   std::vector<ChunkEncoder> encoders(workers);
   std::vector<Bytes> encoded_bufs(workers);  // per worker, reused
+  // Delta encoding (§6.1) needs the parent's plaintext of the aligned chunk.
+  std::vector<std::unique_ptr<RandomAccessFile>> parent_packs;
+  std::vector<std::uint64_t> parent_chain_bytes;  // record bytes a fresh install fetches for each parent chunk
+  if (parent) {
+    const Manifest& pm = parent->manifest;
+    for (const auto& p : pm.packs) {
+      auto f = parent->layout.OpenBlob(Descriptor{std::string(kPackMediaType), p.digest, p.size, {}});
+      if (!f.ok()) return f.status().WithContext("parent " + options.parent->dir);
+      parent_packs.push_back(std::move(*f));
+    }
+    for (std::uint32_t i = 0; i < pm.chunks.size(); ++i) {
+      std::uint64_t bytes = 0;
+      for (std::uint32_t k : DeltaChain(pm, i)) bytes += pm.chunks[k].length;
+      parent_chain_bytes.push_back(bytes);
+    }
+  }
+  std::vector<ChunkDecoder> parent_decoders(parent ? workers : 0);
+  std::vector<Bytes> base_bufs(parent ? workers : 0), delta_bufs(parent ? workers : 0);
+  ChunkKeyFn key_of = [&key](const ChunkId& id) -> Result<SecretBytes> { return key.ChunkKey(id); };
 
   SealReport report;
   std::unordered_map<std::string, std::uint32_t> chunk_index;  // id -> index in m.chunks
   std::map<std::string, std::uint32_t> pack_index;              // digest -> index in m.packs
-  std::vector<std::pair<std::string, Descriptor>> inherited;    // parent blob path, descriptor
+  std::vector<std::pair<std::string, Descriptor>> inherited_packs;  // parent blob path, descriptor
   std::unique_ptr<BlobWriter> pack;
   std::uint32_t pack_slot = 0;
   std::uint64_t done_bytes = 0;
@@ -419,6 +536,27 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     return Status::Ok();
   };
 
+  // adopt lists a parent chunk (and, first, its delta bases) in the new
+  // manifest, with its pack inherited; returns its index. Idempotent.
+  std::function<std::uint32_t(std::uint32_t)> adopt = [&](std::uint32_t pidx) -> std::uint32_t {
+    const ChunkRef& pc = parent->manifest.chunks[pidx];
+    std::string k = IdKey(pc.id);
+    if (auto it = chunk_index.find(k); it != chunk_index.end()) return it->second;
+    ChunkRef ref = pc;
+    if (pc.base) ref.base = adopt(*pc.base);
+    const PackRef& p = parent->manifest.packs[pc.pack];
+    auto [it, added] = pack_index.emplace(p.digest, std::uint32_t(m.packs.size()));
+    if (added) {
+      m.packs.push_back(PackRef{p.digest, p.size, true});
+      inherited_packs.emplace_back(parent->layout.BlobPath(p.digest), Descriptor{std::string(kPackMediaType), p.digest, p.size, {}});
+    }
+    ref.pack = it->second;
+    std::uint32_t idx = std::uint32_t(m.chunks.size());
+    m.chunks.push_back(ref);
+    chunk_index.emplace(std::move(k), idx);
+    return idx;
+  };
+
   internal::PipelineStages<SealTask, SealResult> stages;
   stages.produce = [&]() { return producer.Next(); };
   stages.work = [&](SealTask& t, std::size_t w) -> Result<SealResult> {
@@ -429,10 +567,40 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     r.size = t.plain.size();
     r.id = key.ChunkIdOf(t.plain);
     if (!parent_chunks.count(IdKey(r.id))) {
-      Bytes& encoded = encoded_bufs[w];
-      r.encoding = encoders[w].Encode(t.plain, t.float16, &encoded);
+      Bytes* encoded = &encoded_bufs[w];
+      r.encoding = encoders[w].Encode(t.plain, t.float16, encoded);
+      if (t.base >= 0 && t.float16 && options.delta) {
+        // A delta replaces the whole encoding when it is smaller and the
+        // chain stays within its bounds (§6.1): at most kMaxDeltaChain hops,
+        // and a fresh install fetching the chain pays at most twice this
+        // chunk's own record.
+        // The aligned parent chunk is tried first; when its own chain is
+        // too costly, the whole chunk at the root of that chain (the same
+        // tensor range in an older version), so a series of dense
+        // fine-tunes stays one hop from a whole chunk.
+        const Manifest& pm = parent->manifest;
+        const std::uint64_t own = encoded->size() + kRecordOverhead;
+        const std::vector<std::uint32_t> chain = DeltaChain(pm, std::uint32_t(t.base));
+        for (std::uint32_t cand : {chain.front(), chain.back()}) {
+          if (DeltaChain(pm, cand).size() > kMaxDeltaChain || pm.chunks[cand].size != t.plain.size() ||
+              parent_chain_bytes[cand] + kRecordOverhead >= 2 * own) {
+            continue;
+          }
+          ARCA_RETURN_IF_ERROR(DecodeChunkChain(pm, parent_packs, cand, key_of, parent_decoders[w], &base_bufs[w])
+                                   .WithContext("decoding the parent's chunk for a delta"));
+          Bytes& delta = delta_bufs[w];
+          if (encoders[w].EncodeDelta(t.plain, base_bufs[w], pm.chunks[cand].id, &delta) && delta.size() < encoded->size() &&
+              parent_chain_bytes[cand] + delta.size() + kRecordOverhead <= 2 * own) {
+            r.encoding = ChunkEncoding::kDelta;
+            r.base = cand;
+            encoded = &delta;
+            break;
+          }
+          if (chain.size() == 1) break;
+        }
+      }
       r.record = record_pool.Take();
-      SealRecord(key, r.id, r.encoding, r.size, encoded, &r.record);
+      SealRecord(key, r.id, r.encoding, r.size, *encoded, &r.record);
     } else {
       r.in_parent = true;
     }
@@ -452,19 +620,13 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
       ++report.chunks_deduplicated;
       return Status::Ok();
     }
-    ChunkRef ref;
     if (r.in_parent) {
-      const ParentChunk& pc = parent_chunks.at(k);
-      auto [it, added] = pack_index.emplace(pc.pack_digest, std::uint32_t(m.packs.size()));
-      if (added) {
-        m.packs.push_back(PackRef{pc.pack_digest, pc.pack_size, true});
-        Descriptor d{std::string(kPackMediaType), pc.pack_digest, pc.pack_size, {}};
-        inherited.emplace_back(parent->layout.BlobPath(pc.pack_digest), d);
-      }
-      ref = pc.ref;
-      ref.pack = it->second;
+      fe.chunks.push_back(adopt(parent_chunks.at(k)));
       ++report.chunks_from_parent;
-    } else {
+      return Status::Ok();
+    }
+    ChunkRef ref;
+    {
       if (!pack) {
         ARCA_ASSIGN_OR_RETURN(pack, writer->NewBlob());
         pack_slot = std::uint32_t(m.packs.size());
@@ -476,6 +638,10 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
       ref.length = r.record.size();
       ref.size = r.size;
       ref.encoding = r.encoding;
+      if (r.base >= 0) {
+        ref.base = adopt(std::uint32_t(r.base));
+        ++report.chunks_delta;
+      }
       ARCA_RETURN_IF_ERROR(pack->Append(r.record));
       record_pool.Give(std::move(r.record));
       ++report.chunks_new;
@@ -490,7 +656,7 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
   ARCA_RETURN_IF_ERROR(internal::RunOrderedPipeline(std::move(stages), workers, in_flight));
   ARCA_RETURN_IF_ERROR(finish_pack());
   for (std::size_t i = 0; i < files.size(); ++i) m.files[i].sha256 = digests[i];
-  for (const auto& [path, desc] : inherited) {
+  for (const auto& [path, desc] : inherited_packs) {
     auto s = writer->AddExistingBlob(path, desc);
     if (!s.ok()) return s.status().WithContext("copying parent pack");
   }
@@ -704,6 +870,7 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
     return std::optional<OpenTask>();
   };
   std::vector<ChunkDecoder> decoders(workers);
+  std::vector<Bytes> base_bufs(workers);  // delta bases' plaintext: wiped below
   stages.work = [&](OpenTask& t, std::size_t w) -> Result<OpenResult> {
     OpenResult r;
     r.file = t.file;
@@ -740,7 +907,16 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
       r.plain.resize(std::size_t(c.size));
       out = r.plain;
     }
-    Status ds = decoders[w].Decode(c.encoding, encoded, out);
+    Status ds;
+    if (c.base) {
+      // A delta (§6.1): its base chain is in this package's packs, and its
+      // keys are among those a release for this version carries.
+      Status bs = DecodeChunkChain(m, packs, *c.base, chunk_key, decoders[w], &base_bufs[w]);
+      if (!bs.ok()) return bs.WithContext("delta base of " + ChunkWhere(m, t.file, t.chunk, t.ordinal));
+      ds = decoders[w].DecodeDelta(encoded, m.chunks[*c.base].id, base_bufs[w], out);
+    } else {
+      ds = decoders[w].Decode(c.encoding, encoded, out);
+    }
     if (!ds.ok()) return ds.WithContext(ChunkWhere(m, t.file, t.chunk, t.ordinal));
     return r;
   };
@@ -771,6 +947,7 @@ Status RunOpenPipeline(const LoadedPackage& pkg, const ChunkKeyFn& chunk_key, co
   };
   Status s = internal::RunOrderedPipeline(std::move(stages), workers, in_flight);
   for (auto& b : encoded_bufs) OPENSSL_cleanse(b.data(), b.size());
+  for (auto& b : base_bufs) OPENSSL_cleanse(b.data(), b.size());
   return s;
 }
 

@@ -73,6 +73,11 @@ struct SealOptions {
   ChunkingParams chunking;  // ignored with a parent: the parent's are used
   std::uint64_t pack_target_bytes = 64ull << 20;
   std::optional<PackageRef> parent;
+  // delta: with a parent, store a changed 16-bit float chunk as its
+  // difference from the parent's aligned chunk when that is smaller
+  // (specs/format.md §6.1). false seals a version whose chunks are all
+  // stored whole or shared (a publisher's full copy for fresh installs).
+  bool delta = true;
   std::size_t threads = 0;  // 0: hardware concurrency
   ProgressFn progress;
   AttachFn attach;  // optional: signatures etc., committed atomically with the package
@@ -88,6 +93,7 @@ struct SealReport {
   std::uint64_t chunks_new = 0;     // records written
   std::uint64_t chunks_from_parent = 0;
   std::uint64_t chunks_deduplicated = 0;  // repeats within this version
+  std::uint64_t chunks_delta = 0;         // new records stored as deltas (§6.1)
 };
 
 // Seal: errors name the file and offset. InvalidArgument for hostile paths,
@@ -119,6 +125,23 @@ Result<LoadedPackage> LoadPackage(FileSystem& fs, const PackageRef& ref);
 Status UpdateAttachments(FileSystem& fs, const LoadedPackage& pkg, const std::vector<Attachment>& add,
                          const std::vector<std::string>& remove = {});
 
+// ChunkKeyFn returns the AES-256-GCM key of chunk `id` (for a lineage key
+// holder LineageKey::ChunkKey; for the runtime, a key the broker released,
+// see DeriveChunkKey). An error (typically NotFound) stops the open; its code
+// is kept and its message is prefixed with the chunk it was asked for.
+// Called concurrently from worker threads: it must be thread-safe.
+using ChunkKeyFn = std::function<Result<SecretBytes>(const ChunkId& id)>;
+
+// DecodeChunkChain reads chunk `index` of `m` out of `packs` (opened in
+// manifest order), authenticates and decodes it into `out` (resized to its
+// plaintext size), first decoding its delta bases (DeltaChain) when it is a
+// delta. Unauthenticated when a record does not verify under its key;
+// Corruption for a malformed encoding or a base of the wrong size or id.
+// Thread-safe when `packs` reads are (pread) and each thread has its own
+// decoder.
+Status DecodeChunkChain(const Manifest& m, const std::vector<std::unique_ptr<RandomAccessFile>>& packs, std::uint32_t index,
+                        const ChunkKeyFn& key_of, ChunkDecoder& decoder, Bytes* out);
+
 struct OpenOptions {
   std::size_t threads = 0;
   ProgressFn progress;
@@ -141,12 +164,6 @@ Result<OpenReport> Open(FileSystem& fs, const PackageRef& pkg, const LineageKey&
 // kChunkKeySize is the size of one chunk's AES-256-GCM key.
 inline constexpr std::size_t kChunkKeySize = 32;
 
-// ChunkKeyFn returns the AES-256-GCM key of chunk `id` (for a lineage key
-// holder LineageKey::ChunkKey; for the runtime, a key the broker released,
-// see DeriveChunkKey). An error (typically NotFound) stops the open; its code
-// is kept and its message is prefixed with the chunk it was asked for.
-// Called concurrently from worker threads: it must be thread-safe.
-using ChunkKeyFn = std::function<Result<SecretBytes>(const ChunkId& id)>;
 
 // PlaintextSink receives an opened package's files in manifest order:
 // BeginFile, then Append for each chunk's plaintext in order, then EndFile.

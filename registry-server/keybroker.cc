@@ -183,10 +183,13 @@ Result<RegisterReport> KeyBroker::Register(FileSystem& fs, const format::Package
   report.policy_digest = PolicyDigestOf(policy_bytes);
   report.policy_version = policy.version;
 
+  // Exactly the keys this version needs: its files' chunks and, for delta
+  // chunks, their bases (specs/format.md §6.1), never another version's.
   Bytes chunk_ids;
-  chunk_ids.reserve(m.chunks.size() * 32);
-  for (const auto& c : m.chunks) chunk_ids.insert(chunk_ids.end(), c.id.begin(), c.id.end());
-  report.chunks = m.chunks.size();
+  std::vector<format::ChunkId> needed = format::ChunkIdsToRelease(m);
+  chunk_ids.reserve(needed.size() * 32);
+  for (const auto& id : needed) chunk_ids.insert(chunk_ids.end(), id.begin(), id.end());
+  report.chunks = needed.size();
 
   // The PRK, encrypted under the master key with the lineage id as AAD (a
   // wrapped key moved to another lineage's row does not open).

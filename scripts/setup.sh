@@ -22,6 +22,7 @@ TEST_PKGS=(
 
 BENCH_PKGS=(
   wrk nginx-light                   # bench/registry_bench.sh: request rates, the durable-download limit
+  xdelta3 rsync                     # bench/delta_bench.sh: update-size baselines (zstd is a build dependency)
 )
 
 pkgs=("${BUILD_PKGS[@]}")

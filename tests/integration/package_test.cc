@@ -443,6 +443,167 @@ TEST_F(PackageTest, ParentChunksAreReused) {
   EXPECT_EQ(Tree(tmp_.path() + "/out-v1"), Tree(tmp_.path() + "/model-v1"));
 }
 
+// --- Delta chunks (specs/format.md §6.1) ------------------------------------
+
+// Nudge adds N(0, std) to every bf16 value (a dense fine-tune), rounding to
+// nearest even as frameworks cast.
+Bytes Nudge(const Bytes& data, float std, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, std);
+  Bytes out(data.size());
+  for (std::size_t i = 0; i + 1 < data.size(); i += 2) {
+    std::uint32_t bits = std::uint32_t(data[i] | (data[i + 1] << 8)) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    f += dist(rng);
+    std::memcpy(&bits, &f, 4);
+    bits += 0x7fff + ((bits >> 16) & 1);
+    out[i] = std::uint8_t(bits >> 16);
+    out[i + 1] = std::uint8_t(bits >> 24);
+  }
+  return out;
+}
+
+// WriteDenseFineTune rewrites the model's weights with every bf16 tensor
+// nudged `generations` times (seeds 100, 101, …).
+void WriteDenseFineTune(const std::string& dir, int generations) {
+  std::vector<TensorSpec> tensors = ModelTensors();
+  for (auto& t : tensors) {
+    if (t.dtype != "BF16") continue;
+    for (int g = 0; g < generations; ++g) t.data = Nudge(t.data, 0.0005f, std::uint32_t(100 + g));
+  }
+  WriteAll(dir + "/model.safetensors", Safetensors(tensors));
+}
+
+std::size_t CountDeltas(const Manifest& m) {
+  std::size_t n = 0;
+  for (const auto& c : m.chunks) n += c.encoding == ChunkEncoding::kDelta;
+  return n;
+}
+
+TEST_F(PackageTest, DenseFineTuneIsStoredAsDeltasAndOpensBitExact) {
+  std::string v1 = SealNew("v1");
+  SealReport r1 = report_;
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  EXPECT_GT(report_.chunks_delta, 0u);
+  EXPECT_EQ(report_.chunks_delta, CountDeltas(report_.manifest));
+  // bf16 tensors are most of the model: deltas store well under what v1 did.
+  EXPECT_LT(report_.stored_bytes * 10, r1.stored_bytes * 7);
+  ASSERT_THAT(OpenTo(v2, out_, key_), IsOk());
+  EXPECT_EQ(Tree(out_), Tree(model_));
+  // Every base is listed in v2 (with its pack inherited), so keys for them
+  // are part of a release: more ids than the files' own chunks.
+  const Manifest& m = report_.manifest;
+  std::set<std::uint32_t> used;
+  for (const auto& f : m.files) used.insert(f.chunks.begin(), f.chunks.end());
+  EXPECT_EQ(ChunkIdsToRelease(m).size(), used.size() + report_.chunks_delta);
+  EXPECT_EQ(ChunkIdsToRelease(m).size(), m.chunks.size());
+}
+
+TEST_F(PackageTest, DeltaCutsFollowTheParent) {
+  std::string v1 = SealNew("v1");
+  Manifest m1 = report_.manifest;
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  SealNew("v2");
+  const Manifest& m2 = report_.manifest;
+  std::size_t f1 = FileIndex(m1, "model.safetensors"), f2 = FileIndex(m2, "model.safetensors");
+  ASSERT_EQ(m1.files[f1].chunks.size(), m2.files[f2].chunks.size());
+  for (std::size_t k = 0; k < m1.files[f1].chunks.size(); ++k) {
+    EXPECT_EQ(m1.chunks[m1.files[f1].chunks[k]].size, m2.chunks[m2.files[f2].chunks[k]].size) << k;
+  }
+}
+
+TEST_F(PackageTest, SuccessiveDenseFineTunesStayOneHopFromAWholeChunk) {
+  std::string prev = SealNew("v1");
+  for (int g = 1; g <= 3; ++g) {
+    WriteDenseFineTune(model_, g);
+    options_.version = "1." + std::to_string(g);
+    options_.parent = PackageRef{prev, ""};
+    prev = SealNew("v" + std::to_string(g + 1));
+    EXPECT_GT(report_.chunks_delta, 0u) << g;
+    for (std::uint32_t i = 0; i < report_.manifest.chunks.size(); ++i) {
+      EXPECT_LE(DeltaChain(report_.manifest, i).size(), 2u);
+    }
+    std::string out = tmp_.path() + "/out" + std::to_string(g);
+    ASSERT_THAT(OpenTo(prev, out, key_), IsOk());
+    EXPECT_EQ(Tree(out), Tree(model_));
+  }
+}
+
+TEST_F(PackageTest, NoDeltaOptionStoresChunksWhole) {
+  std::string v1 = SealNew("v1");
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  options_.delta = false;
+  std::string v2 = SealNew("v2");
+  EXPECT_EQ(report_.chunks_delta, 0u);
+  EXPECT_EQ(CountDeltas(report_.manifest), 0u);
+  ASSERT_THAT(OpenTo(v2, out_, key_), IsOk());
+}
+
+TEST_F(PackageTest, DeltaWhoseBasePackIsMissingIsRefused) {
+  std::string v1 = SealNew("v1");
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  std::size_t inherited = 0;
+  while (!report_.manifest.packs[inherited].from_parent) ++inherited;
+  stdfs::remove(PackPath(v2, inherited));
+  ExpectOpenRefused(v2, StatusCode::kNotFound, "");
+}
+
+TEST_F(PackageTest, DeltaAgainstAnotherBaseIsRefused) {
+  std::string v1 = SealNew("v1");
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  // Point a delta at another whole chunk of the same size and re-MAC (a
+  // sealer bug or a forger holding the key): decoding refuses the base.
+  EditArcaManifest(v2, [&](Manifest& m) {
+    for (auto& c : m.chunks) {
+      if (!c.base) continue;
+      for (std::uint32_t j = 0; j < m.chunks.size(); ++j) {
+        if (j != *c.base && !m.chunks[j].base && m.chunks[j].size == c.size) {
+          c.base = j;
+          m.mac = ComputeManifestMac(m, key_).value();
+          return;
+        }
+      }
+    }
+    ADD_FAILURE() << "no delta with another same-size candidate base";
+  });
+  ExpectOpenRefused(v2, StatusCode::kCorruption, "encoded against base");
+}
+
+TEST_F(PackageTest, DeltaWithDamagedBaseRecordIsRefused) {
+  std::string v1 = SealNew("v1");
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  const Manifest& m = report_.manifest;
+  const ChunkRef* base = nullptr;
+  for (const auto& c : m.chunks) {
+    if (c.base) base = &m.chunks[*c.base];
+  }
+  ASSERT_NE(base, nullptr);
+  // Copy the inherited pack (it may be a hard link to v1's) and damage it.
+  std::string path = PackPath(v2, base->pack);
+  Bytes pack = ReadAll(path);
+  stdfs::remove(path);
+  pack[base->offset + 20] ^= 1;
+  WriteAll(path, pack);
+  ExpectOpenRefused(v2, StatusCode::kUnauthenticated, "record does not authenticate");
+}
+
 TEST_F(PackageTest, ParentOfAnotherLineageIsUnauthenticated) {
   std::string v1 = SealNew("v1");
   options_.version = "1.1";
