@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "client/output.h"
 #include "distribution/config.h"
+#include "distribution/log_client.h"
 #include "distribution/registry_client.h"
 #include "distribution/store.h"
 #include "distribution/transfer.h"
@@ -38,7 +39,21 @@ struct Options {
   std::string limit_rate;
   std::string chunk_size = "16M";
   bool json = false;
+  bool allow_downgrade = false;
+  std::int64_t max_checkpoint_age_s = 86400;
 };
+
+// kExitLogRefused: the registry's log contradicts what this client saw
+// (rollback, fork, freeze, a missing or unprovable entry, a tag moved back).
+// Distinct from 5 so scripts can tell "this registry is lying" from "this
+// package's signature failed".
+constexpr int kExitLogRefused = 11;
+
+int ReportLogRefusal(const Status& s, bool json) {
+  std::fprintf(stderr, "arca: REFUSED by the transparency-log check: %s\n", s.message().c_str());
+  if (json) PrintJson({{"error", {{"code", "log-refused"}, {"message", s.message()}}}});
+  return kExitLogRefused;
+}
 
 Result<distribution::ClientOptions> ClientOptionsFor(const Options& o, const Paths& paths, const std::string& registry) {
   distribution::ClientOptions c;
@@ -169,6 +184,37 @@ int PushCmd(const Options& o) {
   return 0;
 }
 
+// LogTarget is what the log says a pull reference resolves to.
+struct LogTarget {
+  const distribution::VerifiedEntry* publish = nullptr;
+  const distribution::VerifiedEntry* tag = nullptr;  // null for a digest reference
+};
+
+Result<LogTarget> ResolveInLog(const distribution::LogView& view, const distribution::Reference& ref) {
+  LogTarget t;
+  std::string digest = ref.digest;
+  if (digest.empty()) {
+    for (const auto& e : view.entries) {
+      if (e.entry.kind == tlog::kEntryTag && e.entry.tag == ref.tag) t.tag = &e;  // the latest wins
+    }
+    if (!t.tag) {
+      return UnauthenticatedError("inclusion: the registry's log has no entry for tag " + ref.tag + " of " + ref.repository +
+                                  " (a tag the log does not record is not installed)");
+    }
+    digest = t.tag->entry.manifest;
+  }
+  for (const auto& e : view.entries) {
+    if (e.entry.kind == tlog::kEntryPublish && e.entry.manifest == digest) {
+      t.publish = &e;
+      break;
+    }
+  }
+  if (!t.publish) {
+    return UnauthenticatedError("inclusion: the registry's log has no publish entry for " + ref.repository + "@" + digest);
+  }
+  return t;
+}
+
 int PullCmd(const Options& o) {
   auto paths = distribution::PathsFromEnvironment();
   if (!paths.ok()) return ReportError(paths.status(), o.json);
@@ -181,8 +227,60 @@ int PullCmd(const Options& o) {
   if (!copts.ok()) return ReportError(copts.status(), o.json);
   auto store = StoreDir(o, *paths);
   if (!store.ok()) return ReportError(store.status(), o.json);
+
+  // The log before anything is downloaded (specs/registry-client.md §8):
+  // consistency with the last checkpoint this client saw, and the entries
+  // of what the reference resolves to.
+  auto& fs = FileSystem::Default();
+  auto state = distribution::LoadLogState(fs, *paths, ref->registry);
+  if (!state.ok()) return ReportError(state.status(), o.json);
+  auto log_client = distribution::RegistryClient::Create(*copts);
+  if (!log_client.ok()) return ReportError(log_client.status(), o.json);
+  distribution::LogCheckOptions lo;
+  lo.now = NowUnixSeconds();
+  lo.max_age_s = o.max_checkpoint_age_s;
+  bool pinned = *state && !(*state)->log_key.empty();
+  auto opened = distribution::OpenLog(**log_client, *state, ref->repository, lo);
+  std::optional<distribution::LogView> view;
+  if (opened.ok()) {
+    view = std::move(*opened);
+  } else if (distribution::IsLogRefusal(opened.status())) {
+    return ReportLogRefusal(opened.status(), o.json);
+  } else if (opened.status().code() == StatusCode::kNotFound && pinned) {
+    return ReportLogRefusal(UnauthenticatedError("log-missing: this client pinned log key " + (*state)->log_key +
+                                                 " for " + ref->registry + ", which now serves no log (" +
+                                                 opened.status().message() + ")"),
+                            o.json);
+  } else if (opened.status().code() == StatusCode::kNotFound) {
+    // A plain OCI registry: signatures still protect the package, but there
+    // is no rollback or split-view protection (specs/registry-client.md §8).
+    std::fprintf(stderr, "arca: note: %s serves no transparency log; installing without log checks "
+                         "(no protection against rollback or split views)\n", ref->registry.c_str());
+  } else {
+    return ReportError(opened.status().WithContext("checking the registry's transparency log"), o.json);
+  }
+  std::optional<LogTarget> target;
+  std::string tag_key = ref->repository + ":" + ref->tag;
+  if (view) {
+    auto t = ResolveInLog(*view, *ref);
+    if (!t.ok()) return ReportLogRefusal(t.status(), o.json);
+    target = *t;
+  }
+  if (target && target->tag && *state) {
+    auto seen = (*state)->tags.find(tag_key);
+    if (seen != (*state)->tags.end() && target->publish->index < seen->second.publish_index && !o.allow_downgrade) {
+      return ReportLogRefusal(
+          UnauthenticatedError("downgrade: tag " + ref->tag + " of " + ref->repository + " now points at " +
+                               target->publish->entry.manifest + " (published at log index " +
+                               std::to_string(target->publish->index) + "), older than " + seen->second.manifest +
+                               " (index " + std::to_string(seen->second.publish_index) +
+                               ") this client installed for it; --allow-downgrade to accept"),
+          o.json);
+    }
+  }
+
   if (o.store.empty()) {
-    Status m = distribution::MakeDirs(FileSystem::Default(), paths->data_dir, 0700);
+    Status m = distribution::MakeDirs(fs, paths->data_dir, 0700);
     if (!m.ok()) return ReportError(m, o.json);
   }
   ProgressPrinter progress("pulling");
@@ -190,22 +288,61 @@ int PullCmd(const Options& o) {
   to.threads = o.threads;
   to.progress = progress.Callback();
   Verdict verdict;
-  auto r = distribution::Pull(FileSystem::Default(), *ref, *store, trusted->root, *copts, to, &verdict);
+  auto r = distribution::Pull(fs, *ref, *store, trusted->root, *copts, to, &verdict);
   if (!r.ok()) {
     for (const auto& c : verdict.checks()) {
       if (!c.passed) std::fprintf(stderr, "  FAIL %-34s %s\n", c.name.c_str(), c.detail.c_str());
     }
     return ReportError(r.status(), o.json);
   }
+  if (view) {
+    if (r->digest != target->publish->entry.manifest) {
+      // The tag moved between the log check and the download, or the
+      // registry serves a tag its log does not record: undo the install.
+      if (auto st = distribution::Store::Open(fs, *store, false); st.ok()) (void)st->RemoveEntry(r->ref_name);
+      return ReportLogRefusal(UnauthenticatedError("inclusion: the registry served " + r->digest + " for " + ref->ToString() +
+                                                   " but its log says " + target->publish->entry.manifest +
+                                                   "; nothing installed (retry)"),
+                              o.json);
+    }
+    // Keep the proofs beside the package, then move this client's state on.
+    std::string proof_dir = JoinPath(*store, "log");
+    Status saved = distribution::MakeDirs(fs, proof_dir, 0755);
+    for (const auto* e : {target->publish, target->tag}) {
+      if (!e || !saved.ok()) continue;
+      auto text = distribution::TlogProofFor(*view, *e);
+      if (!text.ok()) {
+        saved = text.status();
+        break;
+      }
+      saved = WriteFileAtomic(fs, JoinPath(proof_dir, r->digest.substr(7) + "." + std::to_string(e->index) + ".tlog-proof"),
+                              AsBytes(*text), 0644);
+    }
+    if (!saved.ok()) return ReportError(saved.WithContext("saving the log proofs"), o.json);
+    distribution::LogState next = state->value_or(distribution::LogState{});
+    next.registry = ref->registry;
+    next.log_key = view->log_key;
+    next.checkpoint = view->head_note;
+    if (target->tag) next.tags[tag_key] = distribution::TagSeen{r->digest, target->publish->index};
+    if (Status s = distribution::SaveLogState(fs, *paths, next); !s.ok()) return ReportError(s, o.json);
+  }
+
   if (o.json) {
     PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"bytes_downloaded", r->bytes_downloaded},
                {"bytes_total", r->bytes_total}, {"blobs_downloaded", r->blobs_downloaded}, {"blobs_present", r->blobs_present},
-               {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name}});
+               {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name},
+               {"log", view ? Json{{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
+                                   {"publish_index", target->publish->index}, {"key_pinned_now", view->key_pinned_now}}
+                            : Json(nullptr)}});
   } else {
     std::printf("verified and installed %s:%s as %s in %s\n  manifest %s; downloaded %s of %s (%llu blobs, %llu already present)\n",
                 r->name.c_str(), r->version.c_str(), r->ref_name.c_str(), store->c_str(), r->digest.c_str(),
                 HumanBytes(r->bytes_downloaded).c_str(), HumanBytes(r->bytes_total).c_str(),
                 static_cast<unsigned long long>(r->blobs_downloaded), static_cast<unsigned long long>(r->blobs_present));
+    if (view) std::printf("  log %s: entry %llu included in a checkpoint of %llu entries%s\n", view->head.checkpoint.origin.c_str(),
+                static_cast<unsigned long long>(target->publish->index),
+                static_cast<unsigned long long>(view->head.checkpoint.size),
+                view->key_pinned_now ? " (first contact: log key pinned)" : ", consistent with the last one seen");
   }
   return 0;
 }
@@ -318,6 +455,9 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   auto* pull = app.add_subcommand("pull", "Verify and install a package from a registry into the local store");
   pull->add_option("reference", o->reference, "HOST:PORT/namespace/name:tag or ...@sha256:HEX")->required();
   store(pull);
+  pull->add_flag("--allow-downgrade", o->allow_downgrade, "Accept a tag that now points at an older version than this client installed for it");
+  pull->add_option("--max-checkpoint-age", o->max_checkpoint_age_s, "Refuse a log checkpoint older than this many seconds (freeze)")
+      ->capture_default_str();
   net(pull);
   json(pull);
   pull->callback([run, o] { *run = [o] { return PullCmd(*o); }; });
