@@ -471,9 +471,21 @@ Status Metadata::PutManifest(const ManifestRecord& m, const std::vector<std::str
       if (!already) {
         if (!publish->package.empty() && !publish->policy.empty()) {
           ARCA_ASSIGN_OR_RETURN(auto pol, c->Prepare(
-              "SELECT policy FROM log_entries WHERE repo = ? AND package = ? AND policy != '' ORDER BY idx DESC LIMIT 1"));
+              "SELECT policy, entry FROM log_entries WHERE repo = ? AND package = ? AND policy != '' ORDER BY idx DESC LIMIT 1"));
           pol.Bind(1, m.repo).Bind(2, publish->package);
           ARCA_ASSIGN_OR_RETURN(bool had, pol.Step());
+          if (had && pol.Text(0) != publish->policy) {
+            // Policies only move forward (specs/registry.md §8): a lower or
+            // equal version with other content is a rollback.
+            Bytes prev_bytes = pol.Blob(1);
+            ARCA_ASSIGN_OR_RETURN(auto prev, tlog::ParseLogEntry(std::string(prev_bytes.begin(), prev_bytes.end())));
+            std::uint64_t before = prev.policy_version.value_or(0), now_v = publish->policy_version.value_or(0);
+            if (now_v <= before) {
+              return FailedPreconditionError("policy rollback: the log already records policy version " +
+                                             std::to_string(before) + " for " + publish->package + "; version " +
+                                             std::to_string(now_v) + " with other content is refused");
+            }
+          }
           log.push_back(*publish);
           if (had && pol.Text(0) != publish->policy) {
             tlog::LogEntry p;

@@ -134,6 +134,9 @@ class Metadata {
   // published in the repository before), a `policy` entry when the publish
   // carries a policy other than the one last logged for its package, and a
   // `tag` entry when the tag moves. The indices appended go to `appended`.
+  // FailedPrecondition (nothing written) when the publish carries a policy
+  // whose version is not above the one last logged for its package with
+  // other content (policies only move forward).
   [[nodiscard]] Status PutManifest(const ManifestRecord& m, const std::vector<std::string>& blob_digests,
                                    const std::string& tag, UnixSeconds now, const tlog::LogEntry* publish = nullptr,
                                    std::vector<LogRow>* appended = nullptr);

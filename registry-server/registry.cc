@@ -396,6 +396,57 @@ struct Server::Impl {
     return SendError(res, Err(404, "NAME_UNKNOWN", "no log endpoint " + what.substr(0, 64)));
   }
 
+  // ReportKeyRelease appends a `key-release` entry reported by the key broker
+  // (specs/registry.md §8): a token with push scope on the repository's
+  // namespace, a JSON body naming a manifest this repository holds. Answers
+  // 201 with the entry's tlog-proof@v1.
+  void ReportKeyRelease(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    bool too_big = false;
+    reader([&](const char* data, std::size_t len) {
+      if (body.size() + len > 16 * 1024) {
+        too_big = true;
+        return false;
+      }
+      body.append(data, len);
+      return true;
+    });
+    if (too_big) return SendError(res, Err(413, "SIZE_INVALID", "a key-release report is at most 16 KiB"));
+    auto j = ParseJson(body, "key-release report");
+    if (!j.ok()) return SendError(res, Err(400, "UNSUPPORTED", j.status().message()));
+    Status fields = RejectUnknownFields(*j, {"repository", "manifest", "measurement", "platform", "evidence", "recipient"},
+                                        "key-release report");
+    if (!fields.ok()) return SendError(res, Err(400, "UNSUPPORTED", fields.message()));
+    tlog::LogEntry e;
+    e.kind = std::string(tlog::kEntryKeyRelease);
+    for (auto [name, out] : {std::pair<const char*, std::string*>{"repository", &e.repository}, {"manifest", &e.manifest},
+                             {"measurement", &e.measurement}, {"platform", &e.platform}, {"evidence", &e.evidence},
+                             {"recipient", &e.recipient}}) {
+      auto v = RequireString(*j, name, "key-release report");
+      if (!v.ok()) return SendError(res, Err(400, "UNSUPPORTED", v.status().message()));
+      *out = *v;
+    }
+    if (!IsValidRepositoryName(e.repository)) return SendError(res, Err(400, "NAME_INVALID", "repository is not a valid name"));
+    e.ns = e.repository.substr(0, e.repository.find('/'));
+    Route route{RouteKind::kManifest, e.repository, e.ns, e.manifest, Action::kPush};
+    std::optional<TokenInfo> grant;
+    if (auto denied = Authorize(req, route, &grant)) return SendError(res, *denied);
+    auto m = reg.metadata().ResolveManifest(e.repository, e.manifest);
+    if (!m.ok()) return SendError(res, Internal(m.status()));
+    if (!format::IsValidDigest(e.manifest) || !*m) {
+      return SendError(res, Err(404, "MANIFEST_UNKNOWN", "manifest " + e.manifest.substr(0, 80) + " is not in " + e.repository));
+    }
+    e.time = Now();
+    if (auto check = tlog::EncodeLogEntry(e); !check.ok()) return SendError(res, Err(400, "UNSUPPORTED", check.status().message()));
+    auto row = reg.metadata().AppendLog(e);
+    if (!row.ok()) return SendError(res, Internal(row.status()));
+    auto proof = reg.TlogProof(row->index, Now());
+    if (!proof.ok()) return SendError(res, Internal(proof.status()));
+    res.status = 201;
+    res.set_header("Arca-Log-Entries", std::to_string(row->index));
+    res.set_content(*proof, "text/plain; charset=utf-8");
+  }
+
   // ---- blobs ------------------------------------------------------------------
   void GetBlob(const httplib::Request& req, httplib::Response& res, const Route& route) {
     if (req.method == "DELETE") {
@@ -736,6 +787,10 @@ struct Server::Impl {
     if (put.code() == StatusCode::kNotFound) {
       return SendError(res, Err(400, "MANIFEST_BLOB_UNKNOWN", put.message() + " (collected meanwhile); push it again"));
     }
+    if (put.code() == StatusCode::kFailedPrecondition) {
+      metrics.pushes_refused++;
+      return SendError(res, Err(400, "MANIFEST_INVALID", "refused: " + put.message()));
+    }
     if (!put.ok()) return SendError(res, Internal(put));
     if (!logged.empty()) {
       // specs/registry.md §8: the push's answer carries the log indices and
@@ -971,6 +1026,10 @@ Result<std::unique_ptr<Server>> Server::Create(Registry& registry, ServeOptions 
   auto with_body = [p](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
     p->Handle(req, res, &reader);
   };
+  svr.Post("/arca/v1/log/key-release",
+           [p](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+             p->ReportKeyRelease(req, res, reader);
+           });
   svr.Post(".*", with_body);
   svr.Put(".*", with_body);
   svr.Patch(".*", with_body);

@@ -20,6 +20,7 @@
 #include "format/package.h"
 #include "format/testing/synthetic_weights.h"
 #include "registry-server/registry.h"
+#include "signer/documents.h"
 #include "signer/package_signing.h"
 #include "signer/root.h"
 #include "tlog/checkpoint.h"
@@ -715,6 +716,71 @@ TEST_F(ServerTest, MovingATagLogsThePreviousTarget) {
   EXPECT_EQ(entries[4].kind, "tag");
   EXPECT_EQ(entries[4].previous, format::DigestOf(AsBytes(ManifestBytes(a))));
   EXPECT_EQ(entries[4].manifest, format::DigestOf(AsBytes(ManifestBytes(b))));
+}
+
+TEST_F(ServerTest, PolicyChangesAreLoggedAndOnlyMoveForward) {
+  std::string p = Seal("p", {0});
+  stdfs::copy(p, tmp_.path() + "/q", stdfs::copy_options::recursive);
+  stdfs::copy(p, tmp_.path() + "/r", stdfs::copy_options::recursive);
+  auto attach = [&](const std::string& dir, std::uint64_t version, char m) {
+    auto pkg = format::LoadPackage(FileSystem::Default(), format::PackageRef{dir, ""}).value();
+    signer::Policy pol;
+    pol.subject = signer::SubjectOf(pkg.manifest, pkg.manifest_blob.digest);
+    pol.version = version;
+    pol.allow.push_back(signer::PolicyRule{"sev-snp", std::string(96, m), {}});
+    auto env = signer::SignStatement(*keys_[0], signer::PolicyToStatement(pol)).value();
+    ASSERT_THAT(signer::AttachPolicy(FileSystem::Default(), format::PackageRef{dir, ""}, env), IsOk());
+  };
+  attach(p, 1, 'a');
+  attach(tmp_.path() + "/q", 2, 'b');
+  attach(tmp_.path() + "/r", 1, 'c');
+  ASSERT_EQ(Push(p, "acme/med-llm", "1.0")->status, 201);
+  ASSERT_EQ(Push(tmp_.path() + "/q", "acme/med-llm", "1.0")->status, 201);
+  auto entries = Entries(*client_, "acme/med-llm");
+  // root, publish(v1), tag, publish(v2), policy(v2), tag moved
+  ASSERT_EQ(entries.size(), 6u);
+  EXPECT_EQ(entries[1].policy_version, 1u);
+  EXPECT_EQ(entries[3].policy_version, 2u);
+  EXPECT_EQ(entries[4].kind, "policy");
+  EXPECT_EQ(entries[4].package, entries[1].package);
+  EXPECT_EQ(entries[4].policy, entries[3].policy);
+  // Version 1 again with other content: a policy rollback, refused whole.
+  auto r = Push(tmp_.path() + "/r", "acme/med-llm", "1.0");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("policy rollback"));
+  EXPECT_EQ(reg_->metadata().LogSize().value(), 6u);
+  EXPECT_EQ(reg_->metadata().ResolveManifest("acme/med-llm", "1.0").value()->digest,
+            format::DigestOf(AsBytes(ManifestBytes(tmp_.path() + "/q"))));
+}
+
+TEST_F(ServerTest, KeyReleaseReportsAreLoggedForPushersOnly) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  std::string manifest = format::DigestOf(AsBytes(ManifestBytes(pkg)));
+  Json report = {{"repository", "acme/med-llm"}, {"manifest", manifest}, {"measurement", std::string(96, 'e')},
+                 {"platform", "sev-snp"}, {"evidence", "sha256:" + std::string(64, '1')},
+                 {"recipient", "sha256:" + std::string(64, '2')}};
+  auto anon = Anonymous().Post("/arca/v1/log/key-release", report.dump(), "application/json");
+  EXPECT_EQ(anon->status, 401);
+  auto ok = client_->Post("/arca/v1/log/key-release", report.dump(), "application/json");
+  ASSERT_EQ(ok->status, 201) << ok->body;
+  auto proof = tlog::ParseTlogProof(ok->body).value();
+  auto entries = Entries(*client_, "acme/med-llm");
+  ASSERT_EQ(entries.back().kind, "key-release");
+  EXPECT_EQ(entries.back().measurement, std::string(96, 'e'));
+  tlog::ProofPolicy pp;
+  pp.checkpoint = PolicyFor(*reg_);
+  pp.now = NowUnixSeconds();
+  EXPECT_THAT(tlog::VerifyTlogProofForEntry(proof, AsBytes(tlog::EncodeLogEntry(entries.back()).value()), pp), IsOk());
+  Json unknown = report;
+  unknown["manifest"] = "sha256:" + std::string(64, '3');
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", unknown.dump(), "application/json")->status, 404);
+  Json extra = report;
+  extra["note"] = "x";
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", extra.dump(), "application/json")->status, 400);
+  Json elsewhere = report;
+  elsewhere["repository"] = "other/med-llm";
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", elsewhere.dump(), "application/json")->status, 403);
 }
 
 TEST(RegistryLog, KeyIsCreatedOnceWithMode0600AndRefusedWhenReadable) {
