@@ -145,6 +145,44 @@ int TrustLs(const Options& o) {
   return 0;
 }
 
+// TrustLog pins a registry's log key given out of band (what
+// `arca-registry log key` prints), instead of learning it at first contact.
+int TrustLog(const Options& o) {
+  auto& fs = FileSystem::Default();
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  Status v = distribution::ValidateRegistryHost(o.registry);
+  if (!v.ok()) return ReportError(v, o.json);
+  auto bytes = ReadFileBounded(fs, o.root_file, 4096);
+  if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
+  std::string key(bytes->begin(), bytes->end());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  auto verifier = tlog::NoteVerifier::Parse(key);
+  if (!verifier.ok()) return ReportError(verifier.status().WithContext(o.root_file), o.json);
+  if (verifier->type() != tlog::NoteSignatureType::kEd25519) {
+    return ReportError(InvalidArgumentError(o.root_file + " is not a log key (type 0x01)"), o.json);
+  }
+  auto state = distribution::LoadLogState(fs, *paths, o.registry);
+  if (!state.ok()) return ReportError(state.status(), o.json);
+  distribution::LogState next;
+  if (*state) {
+    if ((*state)->log_key == key) {
+      next = **state;
+    } else if (!o.replace) {
+      return ReportError(AlreadyExistsError("log key " + (*state)->log_key + " is already pinned for " + o.registry +
+                                            "; --replace forgets it and the checkpoint seen with it"),
+                         o.json);
+    }
+  }
+  next.registry = o.registry;
+  next.log_key = key;
+  Status s = distribution::SaveLogState(fs, *paths, next);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) PrintJson({{"registry", o.registry}, {"log_key", key}, {"origin", verifier->name()}});
+  else std::printf("pinned log %s (key %08x) for %s\n", verifier->name().c_str(), verifier->key_id(), o.registry.c_str());
+  return 0;
+}
+
 int TrustRm(const Options& o) {
   auto paths = distribution::PathsFromEnvironment();
   if (!paths.ok()) return ReportError(paths.status(), o.json);
@@ -438,6 +476,12 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   auto* tls = trust->add_subcommand("ls", "List trusted namespaces");
   json(tls);
   tls->callback([run, o] { *run = [o] { return TrustLs(*o); }; });
+  auto* tlog_cmd = trust->add_subcommand("log", "Pin a registry's transparency-log key (from 'arca-registry log key') instead of trusting it at first pull");
+  tlog_cmd->add_option("registry", o->registry, "Registry HOST:PORT")->required();
+  tlog_cmd->add_option("key", o->root_file, "File holding the verifier key")->required();
+  tlog_cmd->add_flag("--replace", o->replace, "Replace a different key already pinned (forgets the checkpoint seen with it)");
+  json(tlog_cmd);
+  tlog_cmd->callback([run, o] { *run = [o] { return TrustLog(*o); }; });
   auto* trm = trust->add_subcommand("rm", "Stop trusting a namespace");
   trm->add_option("namespace", o->namespace_name, "Namespace")->required();
   json(trm);

@@ -66,6 +66,22 @@ STATE=$(ls "$HOME"/.config/arca/logs/*.json)
 ls "$W/store/log/"*.tlog-proof >/dev/null || fail "no tlog-proof saved beside the package"
 head -1 "$(ls "$W/store/log/"*.tlog-proof | head -1)" | grep -qx 'c2sp.org/tlog-proof@v1' || fail "saved proof is not a tlog-proof@v1"
 
+# A key pinned out of band: the right one is used (nothing learned at first
+# contact), a wrong one refuses the registry before anything is fetched.
+mkdir -p "$W/wrongkey"; "$REG" log key --data "$W/wrongkey" >"$W/wrong.key"
+export HOME=$W/pinned; mkdir -p "$HOME"
+"$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null
+"$ARCA" trust add acme "$W/root.json" >/dev/null
+"$ARCA" trust log "127.0.0.1:$PORT" "$W/wrong.key" >/dev/null
+set +e; "$ARCA" pull "$R:1.0" --store "$W/store-p" >"$W/wk.log" 2>&1; rc=$?; set -e
+[[ $rc == 11 ]] && grep -q "unknown-key:" "$W/wk.log" || fail "a wrongly pinned log key did not refuse (rc $rc): $(cat "$W/wk.log")"
+"$ARCA" trust log "127.0.0.1:$PORT" "$W/log.key" >/dev/null 2>&1 && fail "trust log replaced a pinned key without --replace"
+"$ARCA" trust log "127.0.0.1:$PORT" "$W/log.key" --replace >/dev/null
+"$ARCA" pull "$R:1.0" --store "$W/store-p" --json >"$W/pp.json" || fail "pull with the pinned key"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["log"]["key_pinned_now"] is False' "$W/pp.json" \
+  || fail "a pinned key was learned again"
+export HOME=$W/ent
+
 # Publish 1.1 and move latest to it; the client follows.
 export HOME=$W/lab
 "$ARCA" push "$W/pkg2" "$R:1.1" >/dev/null
