@@ -124,21 +124,17 @@ Result<std::vector<LogRow>> AppendLogLocked(sqlite3* db, const std::vector<tlog:
   }
   ARCA_ASSIGN_OR_RETURN(tlog::CompactRange range, tlog::CompactRange::FromFrontier(size, std::move(frontier)));
   Status sink_status;
+  ARCA_ASSIGN_OR_RETURN(auto node, SqliteStmt::Prepare(db, "INSERT INTO log_nodes(level, idx, hash) VALUES(?, ?, ?)"));
   auto sink = [&](const tlog::NodeId& id, const tlog::Hash& h) {
     if (!sink_status.ok()) return;
-    auto st = SqliteStmt::Prepare(db, "INSERT INTO log_nodes(level, idx, hash) VALUES(?, ?, ?)");
-    if (!st.ok()) {
-      sink_status = st.status();
-      return;
-    }
-    sink_status = st->Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index)).BindBlob(3, h).Run();
+    sink_status = node.Reset().Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index)).BindBlob(3, h).Run();
   };
+  ARCA_ASSIGN_OR_RETURN(auto ins, SqliteStmt::Prepare(db,
+      "INSERT INTO log_entries(idx, kind, namespace, repo, manifest, package, policy, entry) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const auto& e : entries) {
     ARCA_ASSIGN_OR_RETURN(std::string bytes, tlog::EncodeLogEntry(e));
     std::uint64_t index = range.size();
-    ARCA_ASSIGN_OR_RETURN(auto ins, SqliteStmt::Prepare(db,
-        "INSERT INTO log_entries(idx, kind, namespace, repo, manifest, package, policy, entry) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
-    ARCA_RETURN_IF_ERROR(ins.Bind(1, std::int64_t(index)).Bind(2, e.kind).Bind(3, e.ns).Bind(4, e.repository)
+    ARCA_RETURN_IF_ERROR(ins.Reset().Bind(1, std::int64_t(index)).Bind(2, e.kind).Bind(3, e.ns).Bind(4, e.repository)
                              .Bind(5, e.manifest).Bind(6, e.package).Bind(7, e.policy).BindBlob(8, AsBytes(bytes)).Run());
     ARCA_RETURN_IF_ERROR(range.Append(tlog::HashLeaf(AsBytes(bytes)), sink));
     ARCA_RETURN_IF_ERROR(sink_status);
@@ -162,9 +158,9 @@ class Metadata::LogReader : public tlog::HashReader {
     Lease c{m_, std::move(conn)};
     std::vector<tlog::Hash> out;
     out.reserve(ids.size());
+    ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
     for (const auto& id : ids) {
-      ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
-      s.Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index));
+      s.Reset().Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index));
       ARCA_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return NotFoundError("log node (" + std::to_string(id.level) + ", " + std::to_string(id.index) + ") does not exist");
       ARCA_ASSIGN_OR_RETURN(tlog::Hash h, tlog::HashFromBytes(s.Blob(0), "log node"));
@@ -547,11 +543,16 @@ Status Metadata::PutManifest(const ManifestRecord& m, const std::vector<std::str
 }
 
 Result<LogRow> Metadata::AppendLog(const tlog::LogEntry& entry) {
+  ARCA_ASSIGN_OR_RETURN(auto rows, AppendLogs({entry}));
+  return std::move(rows.front());
+}
+
+Result<std::vector<LogRow>> Metadata::AppendLogs(const std::vector<tlog::LogEntry>& entries) {
+  if (entries.empty()) return InvalidArgumentError("no log entries to append");
   ARCA_LEASE_(c);
-  LogRow out;
+  std::vector<LogRow> out;
   ARCA_RETURN_IF_ERROR(c->Tx([&]() -> Status {
-    ARCA_ASSIGN_OR_RETURN(auto rows, AppendLogLocked(c->db(), {entry}));
-    out = std::move(rows.front());
+    ARCA_ASSIGN_OR_RETURN(out, AppendLogLocked(c->db(), entries));
     return Status::Ok();
   }));
   return out;

@@ -165,6 +165,8 @@ class Metadata {
   // --- transparency log (specs/log.md) --------------------------------------
   // AppendLog appends one entry on its own (a key release a broker reports).
   Result<LogRow> AppendLog(const tlog::LogEntry& entry);
+  // AppendLogs appends several entries in one transaction (all or none).
+  Result<std::vector<LogRow>> AppendLogs(const std::vector<tlog::LogEntry>& entries);
   // LogSize is the number of committed entries.
   Result<std::uint64_t> LogSize();
   // LogEntriesFor lists, in log order, the entries of `repo` and the root
