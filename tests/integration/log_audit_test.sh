@@ -144,6 +144,8 @@ mv "$W/var-new" "$W/var"; start "$W/var"
 export HOME=$W/ent
 "$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null
 "$ARCA" pull "$R:1.1" --store "$W/store" >/dev/null 2>&1 || fail "the honest registry is refused after the attacks"
+D1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$W/p1.json")
+"$ARCA" pull "$R@$D1" --store "$W/store3" >/dev/null 2>&1 || fail "pull by digest with the log checks"
 
 # Audit.
 "$ARCA" audit "$R" --json >"$W/audit.json" || fail "arca audit --json"
