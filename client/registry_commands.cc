@@ -211,13 +211,51 @@ int PushCmd(const Options& o) {
   auto r = distribution::Push(FileSystem::Default(), *paths, distribution::ResolveStoreRef(FileSystem::Default(), o.package), *ref,
                               *copts, to);
   if (!r.ok()) return ReportError(r.status(), o.json);
+  // The publisher's evidence (specs/registry-client.md §5): the registry's
+  // log includes what was just pushed, consistently with what this client
+  // saw before. A registry without a log is pushed to as before.
+  Json log = nullptr;
+  {
+    auto& fs = FileSystem::Default();
+    auto state = distribution::LoadLogState(fs, *paths, ref->registry);
+    auto client = distribution::RegistryClient::Create(*copts);
+    if (!state.ok()) return ReportError(state.status(), o.json);
+    if (!client.ok()) return ReportError(client.status(), o.json);
+    distribution::LogCheckOptions lo;
+    lo.now = NowUnixSeconds();
+    auto view = distribution::OpenLog(**client, *state, ref->repository, lo);
+    if (!view.ok() && distribution::IsLogRefusal(view.status())) return ReportLogRefusal(view.status(), o.json);
+    if (view.ok()) {
+      const distribution::VerifiedEntry* publish = nullptr;
+      for (const auto& e : view->entries) {
+        if (e.entry.kind == tlog::kEntryPublish && e.entry.manifest == r->digest) publish = &e;
+      }
+      if (!publish) {
+        return ReportLogRefusal(UnauthenticatedError("inclusion: the registry accepted " + r->digest +
+                                                     " but its log has no publish entry for it"),
+                                o.json);
+      }
+      distribution::LogState next = state->value_or(distribution::LogState{});
+      next.registry = ref->registry;
+      next.log_key = view->log_key;
+      next.checkpoint = view->head_note;
+      if (Status s = distribution::SaveLogState(fs, *paths, next); !s.ok()) return ReportError(s, o.json);
+      log = {{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
+             {"publish_index", publish->index}, {"key_pinned_now", view->key_pinned_now}};
+    }
+  }
   if (o.json) {
     PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"blobs_uploaded", r->blobs_uploaded},
-               {"blobs_skipped", r->blobs_skipped}, {"bytes_uploaded", r->bytes_uploaded}});
+               {"blobs_skipped", r->blobs_skipped}, {"bytes_uploaded", r->bytes_uploaded}, {"log", log}});
   } else {
     std::printf("pushed %s (%s): %llu blobs uploaded (%s), %llu already there\n", r->reference.c_str(), r->digest.c_str(),
                 static_cast<unsigned long long>(r->blobs_uploaded), HumanBytes(r->bytes_uploaded).c_str(),
                 static_cast<unsigned long long>(r->blobs_skipped));
+    if (log.is_object()) {
+      std::printf("  log %s: publish entry %llu included in a checkpoint of %llu entries\n",
+                  log["origin"].get<std::string>().c_str(), static_cast<unsigned long long>(log["publish_index"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(log["size"].get<std::uint64_t>()));
+    }
   }
   return 0;
 }

@@ -50,7 +50,9 @@ grep -qE '^[^ +]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$' "$W/log.key" || fail "log key
 start "$W/var"
 TOKEN=$("$REG" token create --namespace acme --scope push,pull --data "$W/var" 2>/dev/null | tail -1)
 "$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null
-"$ARCA" push "$W/pkg1" "$R:1.0" >/dev/null
+"$ARCA" push "$W/pkg1" "$R:1.0" --json >"$W/push1.json"
+python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["log"]; assert l["publish_index"]==1 and l["size"]==3, l' "$W/push1.json" \
+  || fail "push did not report its publish entry: $(cat "$W/push1.json")"
 "$ARCA" push "$W/pkg1" "$R:latest" >/dev/null
 
 export HOME=$W/ent; mkdir -p "$HOME"
@@ -121,9 +123,14 @@ rm -rf "$W/var-fork"; mkdir -p "$W/var-fork"
 cp "$W/var-new/log.key" "$W/var-fork/log.key"
 start "$W/var-fork"
 TOKEN2=$("$REG" token create --namespace acme --scope push,pull --data "$W/var-fork" 2>/dev/null | tail -1)
-export HOME=$W/lab
+export HOME=$W/forger; mkdir -p "$HOME"
 "$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN2" >/dev/null
 for t in a b c d e f g h; do "$ARCA" push "$W/pkg2" "$R:$t" >/dev/null; done
+# The lab, pushing there, notices too: its bytes went in, the log is refused.
+export HOME=$W/lab
+"$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN2" >/dev/null
+set +e; "$ARCA" push "$W/pkg1" "$R:z" >"$W/labfork.log" 2>&1; rc=$?; set -e
+[[ $rc == 11 ]] && grep -q "split-view:" "$W/labfork.log" || fail "the lab's push did not notice the fork (rc $rc): $(cat "$W/labfork.log")"
 export HOME=$W/ent
 "$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN2" >/dev/null
 set +e; "$ARCA" pull "$R:a" --store "$W/store2" >"$W/fork.log" 2>&1; rc=$?; set -e
