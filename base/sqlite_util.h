@@ -93,6 +93,13 @@ class SqliteStmt {
     return p ? Bytes(p, p + sqlite3_column_bytes(s_.get(), col)) : Bytes();
   }
   bool IsNull(int col) const { return sqlite3_column_type(s_.get(), col) == SQLITE_NULL; }
+  // Reset makes the statement ready to bind and step again (one prepare
+  // for many rows).
+  SqliteStmt& Reset() {
+    sqlite3_reset(s_.get());
+    sqlite3_clear_bindings(s_.get());
+    return *this;
+  }
 
  private:
   SqliteStmt(sqlite3* db, SqliteStmtPtr s) : db_(db), s_(std::move(s)) {}

@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "client/output.h"
 #include "distribution/config.h"
+#include "distribution/log_client.h"
 #include "distribution/registry_client.h"
 #include "distribution/store.h"
 #include "distribution/transfer.h"
@@ -38,7 +39,21 @@ struct Options {
   std::string limit_rate;
   std::string chunk_size = "16M";
   bool json = false;
+  bool allow_downgrade = false;
+  std::int64_t max_checkpoint_age_s = 86400;
 };
+
+// kExitLogRefused: the registry's log contradicts what this client saw
+// (rollback, fork, freeze, a missing or unprovable entry, a tag moved back).
+// Distinct from 5 so scripts can tell "this registry is lying" from "this
+// package's signature failed".
+constexpr int kExitLogRefused = 11;
+
+int ReportLogRefusal(const Status& s, bool json) {
+  std::fprintf(stderr, "arca: REFUSED by the transparency-log check: %s\n", s.message().c_str());
+  if (json) PrintJson({{"error", {{"code", "log-refused"}, {"message", s.message()}}}});
+  return kExitLogRefused;
+}
 
 Result<distribution::ClientOptions> ClientOptionsFor(const Options& o, const Paths& paths, const std::string& registry) {
   distribution::ClientOptions c;
@@ -130,6 +145,44 @@ int TrustLs(const Options& o) {
   return 0;
 }
 
+// TrustLog pins a registry's log key given out of band (what
+// `arca-registry log key` prints), instead of learning it at first contact.
+int TrustLog(const Options& o) {
+  auto& fs = FileSystem::Default();
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  Status v = distribution::ValidateRegistryHost(o.registry);
+  if (!v.ok()) return ReportError(v, o.json);
+  auto bytes = ReadFileBounded(fs, o.root_file, 4096);
+  if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
+  std::string key(bytes->begin(), bytes->end());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  auto verifier = tlog::NoteVerifier::Parse(key);
+  if (!verifier.ok()) return ReportError(verifier.status().WithContext(o.root_file), o.json);
+  if (verifier->type() != tlog::NoteSignatureType::kEd25519) {
+    return ReportError(InvalidArgumentError(o.root_file + " is not a log key (type 0x01)"), o.json);
+  }
+  auto state = distribution::LoadLogState(fs, *paths, o.registry);
+  if (!state.ok()) return ReportError(state.status(), o.json);
+  distribution::LogState next;
+  if (*state) {
+    if ((*state)->log_key == key) {
+      next = **state;
+    } else if (!o.replace) {
+      return ReportError(AlreadyExistsError("log key " + (*state)->log_key + " is already pinned for " + o.registry +
+                                            "; --replace forgets it and the checkpoint seen with it"),
+                         o.json);
+    }
+  }
+  next.registry = o.registry;
+  next.log_key = key;
+  Status s = distribution::SaveLogState(fs, *paths, next);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) PrintJson({{"registry", o.registry}, {"log_key", key}, {"origin", verifier->name()}});
+  else std::printf("pinned log %s (key %08x) for %s\n", verifier->name().c_str(), verifier->key_id(), o.registry.c_str());
+  return 0;
+}
+
 int TrustRm(const Options& o) {
   auto paths = distribution::PathsFromEnvironment();
   if (!paths.ok()) return ReportError(paths.status(), o.json);
@@ -158,15 +211,84 @@ int PushCmd(const Options& o) {
   auto r = distribution::Push(FileSystem::Default(), *paths, distribution::ResolveStoreRef(FileSystem::Default(), o.package), *ref,
                               *copts, to);
   if (!r.ok()) return ReportError(r.status(), o.json);
+  // The publisher's evidence (specs/registry-client.md §5): the registry's
+  // log includes what was just pushed, consistently with what this client
+  // saw before. A registry without a log is pushed to as before.
+  Json log = nullptr;
+  {
+    auto& fs = FileSystem::Default();
+    auto state = distribution::LoadLogState(fs, *paths, ref->registry);
+    auto client = distribution::RegistryClient::Create(*copts);
+    if (!state.ok()) return ReportError(state.status(), o.json);
+    if (!client.ok()) return ReportError(client.status(), o.json);
+    distribution::LogCheckOptions lo;
+    lo.now = NowUnixSeconds();
+    auto view = distribution::OpenLog(**client, *state, ref->repository, lo);
+    if (!view.ok() && distribution::IsLogRefusal(view.status())) return ReportLogRefusal(view.status(), o.json);
+    if (view.ok()) {
+      const distribution::VerifiedEntry* publish = nullptr;
+      for (const auto& e : view->entries) {
+        if (e.entry.kind == tlog::kEntryPublish && e.entry.manifest == r->digest) publish = &e;
+      }
+      if (!publish) {
+        return ReportLogRefusal(UnauthenticatedError("inclusion: the registry accepted " + r->digest +
+                                                     " but its log has no publish entry for it"),
+                                o.json);
+      }
+      distribution::LogState next = state->value_or(distribution::LogState{});
+      next.registry = ref->registry;
+      next.log_key = view->log_key;
+      next.checkpoint = view->head_note;
+      if (Status s = distribution::SaveLogState(fs, *paths, next); !s.ok()) return ReportError(s, o.json);
+      log = {{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
+             {"publish_index", publish->index}, {"key_pinned_now", view->key_pinned_now}};
+    }
+  }
   if (o.json) {
     PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"blobs_uploaded", r->blobs_uploaded},
-               {"blobs_skipped", r->blobs_skipped}, {"bytes_uploaded", r->bytes_uploaded}});
+               {"blobs_skipped", r->blobs_skipped}, {"bytes_uploaded", r->bytes_uploaded}, {"log", log}});
   } else {
     std::printf("pushed %s (%s): %llu blobs uploaded (%s), %llu already there\n", r->reference.c_str(), r->digest.c_str(),
                 static_cast<unsigned long long>(r->blobs_uploaded), HumanBytes(r->bytes_uploaded).c_str(),
                 static_cast<unsigned long long>(r->blobs_skipped));
+    if (log.is_object()) {
+      std::printf("  log %s: publish entry %llu included in a checkpoint of %llu entries\n",
+                  log["origin"].get<std::string>().c_str(), static_cast<unsigned long long>(log["publish_index"].get<std::uint64_t>()),
+                  static_cast<unsigned long long>(log["size"].get<std::uint64_t>()));
+    }
   }
   return 0;
+}
+
+// LogTarget is what the log says a pull reference resolves to.
+struct LogTarget {
+  const distribution::VerifiedEntry* publish = nullptr;
+  const distribution::VerifiedEntry* tag = nullptr;  // null for a digest reference
+};
+
+Result<LogTarget> ResolveInLog(const distribution::LogView& view, const distribution::Reference& ref) {
+  LogTarget t;
+  std::string digest = ref.digest;
+  if (digest.empty()) {
+    for (const auto& e : view.entries) {
+      if (e.entry.kind == tlog::kEntryTag && e.entry.tag == ref.tag) t.tag = &e;  // the latest wins
+    }
+    if (!t.tag) {
+      return UnauthenticatedError("inclusion: the registry's log has no entry for tag " + ref.tag + " of " + ref.repository +
+                                  " (a tag the log does not record is not installed)");
+    }
+    digest = t.tag->entry.manifest;
+  }
+  for (const auto& e : view.entries) {
+    if (e.entry.kind == tlog::kEntryPublish && e.entry.manifest == digest) {
+      t.publish = &e;
+      break;
+    }
+  }
+  if (!t.publish) {
+    return UnauthenticatedError("inclusion: the registry's log has no publish entry for " + ref.repository + "@" + digest);
+  }
+  return t;
 }
 
 int PullCmd(const Options& o) {
@@ -181,8 +303,60 @@ int PullCmd(const Options& o) {
   if (!copts.ok()) return ReportError(copts.status(), o.json);
   auto store = StoreDir(o, *paths);
   if (!store.ok()) return ReportError(store.status(), o.json);
+
+  // The log before anything is downloaded (specs/registry-client.md §8):
+  // consistency with the last checkpoint this client saw, and the entries
+  // of what the reference resolves to.
+  auto& fs = FileSystem::Default();
+  auto state = distribution::LoadLogState(fs, *paths, ref->registry);
+  if (!state.ok()) return ReportError(state.status(), o.json);
+  auto log_client = distribution::RegistryClient::Create(*copts);
+  if (!log_client.ok()) return ReportError(log_client.status(), o.json);
+  distribution::LogCheckOptions lo;
+  lo.now = NowUnixSeconds();
+  lo.max_age_s = o.max_checkpoint_age_s;
+  bool pinned = *state && !(*state)->log_key.empty();
+  auto opened = distribution::OpenLog(**log_client, *state, ref->repository, lo);
+  std::optional<distribution::LogView> view;
+  if (opened.ok()) {
+    view = std::move(*opened);
+  } else if (distribution::IsLogRefusal(opened.status())) {
+    return ReportLogRefusal(opened.status(), o.json);
+  } else if (opened.status().code() == StatusCode::kNotFound && pinned) {
+    return ReportLogRefusal(UnauthenticatedError("log-missing: this client pinned log key " + (*state)->log_key +
+                                                 " for " + ref->registry + ", which now serves no log (" +
+                                                 opened.status().message() + ")"),
+                            o.json);
+  } else if (opened.status().code() == StatusCode::kNotFound) {
+    // A plain OCI registry: signatures still protect the package, but there
+    // is no rollback or split-view protection (specs/registry-client.md §8).
+    std::fprintf(stderr, "arca: note: %s serves no transparency log; installing without log checks "
+                         "(no protection against rollback or split views)\n", ref->registry.c_str());
+  } else {
+    return ReportError(opened.status().WithContext("checking the registry's transparency log"), o.json);
+  }
+  std::optional<LogTarget> target;
+  std::string tag_key = ref->repository + ":" + ref->tag;
+  if (view) {
+    auto t = ResolveInLog(*view, *ref);
+    if (!t.ok()) return ReportLogRefusal(t.status(), o.json);
+    target = *t;
+  }
+  if (target && target->tag && *state) {
+    auto seen = (*state)->tags.find(tag_key);
+    if (seen != (*state)->tags.end() && target->publish->index < seen->second.publish_index && !o.allow_downgrade) {
+      return ReportLogRefusal(
+          UnauthenticatedError("downgrade: tag " + ref->tag + " of " + ref->repository + " now points at " +
+                               target->publish->entry.manifest + " (published at log index " +
+                               std::to_string(target->publish->index) + "), older than " + seen->second.manifest +
+                               " (index " + std::to_string(seen->second.publish_index) +
+                               ") this client installed for it; --allow-downgrade to accept"),
+          o.json);
+    }
+  }
+
   if (o.store.empty()) {
-    Status m = distribution::MakeDirs(FileSystem::Default(), paths->data_dir, 0700);
+    Status m = distribution::MakeDirs(fs, paths->data_dir, 0700);
     if (!m.ok()) return ReportError(m, o.json);
   }
   ProgressPrinter progress("pulling");
@@ -190,18 +364,53 @@ int PullCmd(const Options& o) {
   to.threads = o.threads;
   to.progress = progress.Callback();
   Verdict verdict;
-  auto r = distribution::Pull(FileSystem::Default(), *ref, *store, trusted->root, *copts, to, &verdict);
+  auto r = distribution::Pull(fs, *ref, *store, trusted->root, *copts, to, &verdict);
   if (!r.ok()) {
     for (const auto& c : verdict.checks()) {
       if (!c.passed) std::fprintf(stderr, "  FAIL %-34s %s\n", c.name.c_str(), c.detail.c_str());
     }
     return ReportError(r.status(), o.json);
   }
+  if (view) {
+    if (r->digest != target->publish->entry.manifest) {
+      // The tag moved between the log check and the download, or the
+      // registry serves a tag its log does not record: undo the install.
+      if (auto st = distribution::Store::Open(fs, *store, false); st.ok()) (void)st->RemoveEntry(r->ref_name);
+      return ReportLogRefusal(UnauthenticatedError("inclusion: the registry served " + r->digest + " for " + ref->ToString() +
+                                                   " but its log says " + target->publish->entry.manifest +
+                                                   "; nothing installed (retry)"),
+                              o.json);
+    }
+    // Keep the proofs beside the package, then move this client's state on.
+    std::string proof_dir = JoinPath(*store, "log");
+    Status saved = distribution::MakeDirs(fs, proof_dir, 0755);
+    for (const auto* e : {target->publish, target->tag}) {
+      if (!e || !saved.ok()) continue;
+      auto text = distribution::TlogProofFor(*view, *e);
+      if (!text.ok()) {
+        saved = text.status();
+        break;
+      }
+      saved = WriteFileAtomic(fs, JoinPath(proof_dir, r->digest.substr(7) + "." + std::to_string(e->index) + ".tlog-proof"),
+                              AsBytes(*text), 0644);
+    }
+    if (!saved.ok()) return ReportError(saved.WithContext("saving the log proofs"), o.json);
+    distribution::LogState next = state->value_or(distribution::LogState{});
+    next.registry = ref->registry;
+    next.log_key = view->log_key;
+    next.checkpoint = view->head_note;
+    if (target->tag) next.tags[tag_key] = distribution::TagSeen{r->digest, target->publish->index};
+    if (Status s = distribution::SaveLogState(fs, *paths, next); !s.ok()) return ReportError(s, o.json);
+  }
+
   if (o.json) {
     PrintJson({{"reference", r->reference}, {"digest", r->digest}, {"bytes_downloaded", r->bytes_downloaded},
                {"bytes_total", r->bytes_total}, {"blobs_downloaded", r->blobs_downloaded}, {"blobs_present", r->blobs_present},
                {"bytes_reused", r->bytes_reused}, {"packs_assembled", r->packs_assembled},
-               {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name}});
+               {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name},
+               {"log", view ? Json{{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
+                                   {"publish_index", target->publish->index}, {"key_pinned_now", view->key_pinned_now}}
+                            : Json(nullptr)}});
   } else {
     std::printf("verified and installed %s:%s as %s in %s\n  manifest %s; downloaded %s of %s (%llu blobs, %llu already present)\n",
                 r->name.c_str(), r->version.c_str(), r->ref_name.c_str(), store->c_str(), r->digest.c_str(),
@@ -211,6 +420,10 @@ int PullCmd(const Options& o) {
       std::printf("  %llu packs assembled from %s of records already in the store and Range reads of the rest\n",
                   static_cast<unsigned long long>(r->packs_assembled), HumanBytes(r->bytes_reused).c_str());
     }
+    if (view) std::printf("  log %s: entry %llu included in a checkpoint of %llu entries%s\n", view->head.checkpoint.origin.c_str(),
+                static_cast<unsigned long long>(target->publish->index),
+                static_cast<unsigned long long>(view->head.checkpoint.size),
+                view->key_pinned_now ? " (first contact: log key pinned)" : ", consistent with the last one seen");
   }
   return 0;
 }
@@ -306,6 +519,12 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   auto* tls = trust->add_subcommand("ls", "List trusted namespaces");
   json(tls);
   tls->callback([run, o] { *run = [o] { return TrustLs(*o); }; });
+  auto* tlog_cmd = trust->add_subcommand("log", "Pin a registry's transparency-log key (from 'arca-registry log key') instead of trusting it at first pull");
+  tlog_cmd->add_option("registry", o->registry, "Registry HOST:PORT")->required();
+  tlog_cmd->add_option("key", o->root_file, "File holding the verifier key")->required();
+  tlog_cmd->add_flag("--replace", o->replace, "Replace a different key already pinned (forgets the checkpoint seen with it)");
+  json(tlog_cmd);
+  tlog_cmd->callback([run, o] { *run = [o] { return TrustLog(*o); }; });
   auto* trm = trust->add_subcommand("rm", "Stop trusting a namespace");
   trm->add_option("namespace", o->namespace_name, "Namespace")->required();
   json(trm);
@@ -323,6 +542,9 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   auto* pull = app.add_subcommand("pull", "Verify and install a package from a registry into the local store");
   pull->add_option("reference", o->reference, "HOST:PORT/namespace/name:tag or ...@sha256:HEX")->required();
   store(pull);
+  pull->add_flag("--allow-downgrade", o->allow_downgrade, "Accept a tag that now points at an older version than this client installed for it");
+  pull->add_option("--max-checkpoint-age", o->max_checkpoint_age_s, "Refuse a log checkpoint older than this many seconds (freeze)")
+      ->capture_default_str();
   net(pull);
   json(pull);
   pull->callback([run, o] { *run = [o] { return PullCmd(*o); }; });

@@ -427,6 +427,14 @@ Result<RegistryClient::Manifest> RegistryClient::GetManifest(const std::string& 
   return Manifest{std::move(resp->body), resp->Header("content-type"), resp->Header("docker-content-digest")};
 }
 
+Result<Bytes> RegistryClient::Get(const std::string& path, std::uint64_t max_bytes) {
+  Request r{"GET", base_url_ + path};
+  r.max_body_bytes = max_bytes;
+  ARCA_ASSIGN_OR_RETURN(auto resp, Do(r));
+  if (resp.status != 200) return ErrorFor(r, resp);
+  return std::move(resp.body);
+}
+
 Status RegistryClient::GetBlob(const std::string& repo, const std::string& digest, std::uint64_t offset,
                                const std::function<Status(std::uint64_t start)>& on_start, const BodySink& sink,
                                std::uint64_t end) {

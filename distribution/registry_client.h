@@ -142,6 +142,10 @@ class RegistryClient {
   // ResourceExhausted past max_bytes (checked while streaming).
   Result<Manifest> GetManifest(const std::string& repo, const std::string& ref, std::string_view media_type,
                                std::uint64_t max_bytes);
+  // Get: GET <path> (absolute path on the registry, e.g. the log's
+  // "/arca/v1/log/checkpoint") → 200; the body, ResourceExhausted past
+  // max_bytes; other statuses as for every call (404 NotFound, ...).
+  Result<Bytes> Get(const std::string& path, std::uint64_t max_bytes);
   // GetBlob: GET /v2/<repo>/blobs/<digest>, from byte `offset` (Range:
   // bytes=offset-). Before the first body byte reaches `sink`, `on_start`
   // is told where the body starts: `offset` on 206 (Content-Range checked:

@@ -270,7 +270,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
   ReleaseOutcome out;
   std::string platform, measurement, policy_digest;
   std::uint64_t released_chunks = 0;
-  std::string lineage_id;
+  std::string lineage_id, repository;
   Bytes policy_bytes, chunk_ids, wrap_nonce, wrapped;
 
   // 1. The nonce: exists, unexpired, for this package; consumed whatever follows.
@@ -290,7 +290,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
       return PermissionDeniedError("nonce: issued for package " + Abbrev(package) + ", used for " + Abbrev(req.package_digest));
     }
     ARCA_ASSIGN_OR_RETURN(auto q, SqliteStmt::Prepare(db,
-        "SELECT p.policy, p.policy_digest, p.chunk_ids, l.nonce, l.wrapped, p.lineage_id FROM packages p "
+        "SELECT p.policy, p.policy_digest, p.chunk_ids, l.nonce, l.wrapped, p.lineage_id, p.name FROM packages p "
         "JOIN lineages l ON l.lineage_id = p.lineage_id WHERE p.digest=?"));
     q.Bind(1, req.package_digest);
     ARCA_ASSIGN_OR_RETURN(bool found, q.Step());
@@ -303,6 +303,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
     wrap_nonce = q.Blob(3);
     wrapped = q.Blob(4);
     lineage_id = q.Text(5);
+    repository = q.Text(6);
     return Status::Ok();
   }();
 
@@ -332,7 +333,19 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
     }();
   }
 
-  // 3. The keys of exactly this version's chunks, sealed to the bound key.
+  // 3. The registry's log records the release before any key leaves.
+  if (s.ok() && judge.report) {
+    KeyReleaseReport r{repository, req.package_digest, measurement, platform,
+                       "sha256:" + HexEncode(crypto::Sha256::Hash(AsBytes(req.evidence))),
+                       "sha256:" + HexEncode(crypto::Sha256::Hash(req.public_key))};
+    Status reported = judge.report(r);
+    if (!reported.ok()) {
+      s = UnavailableError("the registry's transparency log did not record this release, so no keys are released: " +
+                           reported.message());
+    }
+  }
+
+  // 4. The keys of exactly this version's chunks, sealed to the bound key.
   if (s.ok()) {
     s = [&]() -> Status {
       if (wrapped.size() != 32 + crypto::kAesGcmTagSize || chunk_ids.size() % 32 != 0) {
@@ -358,7 +371,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
     }();
   }
 
-  // 4. The record: a release that cannot be recorded is not made.
+  // 5. The record: a release that cannot be recorded is not made.
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     sqlite3* db = impl_->db.get();
@@ -392,6 +405,25 @@ Result<std::vector<ReleaseRecord>> KeyBroker::Releases(std::size_t limit) {
                                 q.Text(7), std::uint64_t(q.Int(8))});
   }
   return out;
+}
+
+std::function<Status(const KeyReleaseReport&)> RegistryReporter(const std::string& registry_url, const std::string& token) {
+  return [registry_url, token](const KeyReleaseReport& r) -> Status {
+    httplib::Client cli(registry_url);
+    if (!cli.is_valid()) return InvalidArgumentError("--registry " + registry_url + ": not an http(s) URL");
+    cli.set_connection_timeout(5, 0);
+    cli.set_read_timeout(30, 0);
+    cli.set_bearer_token_auth(token);
+    Json body = {{"repository", r.repository}, {"manifest", r.manifest}, {"measurement", r.measurement},
+                 {"platform", r.platform}, {"evidence", r.evidence}, {"recipient", r.recipient}};
+    auto res = cli.Post("/arca/v1/log/key-release", body.dump(), "application/json");
+    if (!res) return UnavailableError("registry " + registry_url + " unreachable (" + httplib::to_string(res.error()) + ")");
+    if (res->status != 201) {
+      return UnavailableError("registry " + registry_url + " answered HTTP " + std::to_string(res->status) + ": " +
+                              res->body.substr(0, 300));
+    }
+    return Status::Ok();
+  };
 }
 
 // --- HTTP

@@ -16,6 +16,7 @@
 #define ARCA_REGISTRY_SERVER_KEYBROKER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,10 +70,29 @@ struct ReleaseOutcome {
   release::ReleaseResponse response;
 };
 
+// KeyReleaseReport is what the broker tells the registry's transparency log
+// about a release it is about to make (specs/registry.md §8).
+struct KeyReleaseReport {
+  std::string repository;   // the package's name, "acme/med-llm"
+  std::string manifest;     // the version's manifest digest
+  std::string measurement;  // hex
+  std::string platform;     // "sev-snp", "tdx", "tpm"
+  std::string evidence;     // sha256:<hex> of the evidence bundle as received
+  std::string recipient;    // sha256:<hex> of the runtime's ephemeral public key
+};
+
 struct JudgeOptions {
   attest::RootStore roots;                // pinned roots (plus the simulated TEE's with --allow-sim)
   std::optional<Bytes> tpm_ak_spki;       // a TPM attestation key the broker trusts
+  // report, when set, must accept a release before any key leaves: a
+  // release the registry's log did not record is not made ("nothing hidden").
+  std::function<Status(const KeyReleaseReport&)> report;
 };
+
+// RegistryReporter posts reports to `registry_url`'s POST
+// /arca/v1/log/key-release with a push-scoped token; OK once the registry
+// answered 201 (the entry is in its log).
+std::function<Status(const KeyReleaseReport&)> RegistryReporter(const std::string& registry_url, const std::string& token);
 
 class KeyBroker {
  public:

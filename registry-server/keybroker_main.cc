@@ -55,7 +55,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 internal, 2 invalid argument, 3 not found, 4 already exists, 5 unauthenticated,\n"
              "6 permission denied, 7 failed precondition, 8 corruption, 9 resource limit, 10 unavailable.");
-  std::string data, listen = "127.0.0.1:8710", roots_dir, tpm_ak, package, lineage_key, root_path;
+  std::string data, listen = "127.0.0.1:8710", roots_dir, tpm_ak, package, lineage_key, root_path, registry, registry_token_file;
   std::size_t threads = 16, limit = 50;
   bool allow_sim = false, quiet = false, json = false;
 
@@ -66,6 +66,9 @@ int Main(int argc, char** argv) {
                   "Also accept evidence from the simulated TEE (its test roots): development and tests only");
   serve->add_option("--roots", roots_dir, "Use the vendor roots in DIR instead of the pinned AMD/Intel roots");
   serve->add_option("--tpm-ak", tpm_ak, "Trust this TPM attestation key (PEM) for bare TPM quotes");
+  serve->add_option("--registry", registry, "Report every release to this registry's transparency log first (http(s)://HOST:PORT); "
+                                            "a release the log does not record is not made");
+  serve->add_option("--registry-token-file", registry_token_file, "File holding a push-scoped registry token for --registry");
   serve->add_option("--threads", threads, "Worker threads (default 16)");
   serve->add_flag("--quiet", quiet, "Do not log one line per request");
 
@@ -101,6 +104,14 @@ int Main(int argc, char** argv) {
     o.threads = threads;
     o.log_requests = !quiet;
     o.judge = std::move(*judge);
+    if (!registry.empty()) {
+      if (registry_token_file.empty()) return Fail(InvalidArgumentError("--registry needs --registry-token-file"), false);
+      auto token = ReadFileBounded(FileSystem::Default(), registry_token_file, 4096);
+      if (!token.ok()) return Fail(token.status().WithContext("--registry-token-file"), false);
+      std::string t(token->begin(), token->end());
+      while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+      o.judge.report = RegistryReporter(registry, t);
+    }
     auto server = Server::Create(**broker, std::move(o));
     if (!server.ok()) return Fail(server.status(), false);
     sigset_t stop_signals;

@@ -28,9 +28,11 @@ int Fail(const Status& s, bool json) {
   return ExitCodeFor(s.code());
 }
 
+std::string g_log_origin;  // serve --log-origin / log key --origin: names a new log key
+
 Result<std::unique_ptr<Registry>> OpenData(const std::string& data) {
   if (data.empty()) return InvalidArgumentError("--data DIR is required");
-  return Registry::Open(data);
+  return Registry::Open(data, g_log_origin);
 }
 
 // A config file may replace the flags: a JSON object with the same names
@@ -83,6 +85,16 @@ int Main(int argc, char** argv) {
   serve->add_option("--threads", threads, "Worker threads = concurrent connections served (default 64)");
   serve->add_option("--config", config, "JSON file with the same settings (flags given win)");
   serve->add_flag("--quiet", quiet, "Do not log one line per request");
+  serve->add_option("--log-origin", g_log_origin,
+                    "Name of the transparency log (origin line, key name) when its key is created (default HOSTNAME/arca-log)");
+
+  auto* logc = app.add_subcommand("log", "The transparency log (specs/log.md)");
+  logc->require_subcommand(1);
+  auto* lkey = logc->add_subcommand("key", "Print the log's verifier key (C2SP name+keyid+base64) for clients and auditors; creates the key if missing");
+  lkey->add_option("--data", data, "Data directory")->required();
+  lkey->add_option("--origin", g_log_origin, "Name for a key created now (default HOSTNAME/arca-log)");
+  auto* lcheck = logc->add_subcommand("checkpoint", "Print a freshly signed checkpoint of the log");
+  lcheck->add_option("--data", data, "Data directory")->required();
 
   auto* token = app.add_subcommand("token", "Access tokens (the registry stores only their SHA-256)");
   token->require_subcommand(1);
@@ -135,6 +147,20 @@ int Main(int argc, char** argv) {
   }
   UnixSeconds now = NowUnixSeconds();
 
+  if (lkey->parsed()) {
+    auto k = LoadOrCreateLogKey(data, g_log_origin);
+    if (!k.ok()) return Fail(k.status(), false);
+    std::printf("%s\n", k->verifier().ToString().c_str());
+    return 0;
+  }
+  if (lcheck->parsed()) {
+    auto reg = OpenData(data);
+    if (!reg.ok()) return Fail(reg.status(), false);
+    auto head = (*reg)->SignCheckpoint(now);
+    if (!head.ok()) return Fail(head.status(), false);
+    std::fputs(head->note.c_str(), stdout);
+    return 0;
+  }
   if (serve->parsed()) {
     if (!config.empty()) {
       if (auto s = ApplyConfig(config, data, listen, cert, key, threads, quiet); !s.ok()) return Fail(s, false);

@@ -9,7 +9,9 @@
 namespace arca::registry {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: namespaces … pending_deletes. 2: the transparency log (log_entries,
+// log_nodes); a version-1 database gains the tables with an empty log.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS namespaces(
@@ -37,6 +39,13 @@ CREATE TABLE IF NOT EXISTS tags(
   repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(repo, tag));
 CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_deletes(digest TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS log_entries(
+  idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, repo TEXT NOT NULL,
+  manifest TEXT NOT NULL, package TEXT NOT NULL, policy TEXT NOT NULL, entry BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS log_entries_repo ON log_entries(repo, kind);
+CREATE INDEX IF NOT EXISTS log_entries_ns ON log_entries(namespace, kind);
+CREATE TABLE IF NOT EXISTS log_nodes(
+  level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;
 )sql";
 
 std::string HashToken(const std::string& token) {
@@ -89,11 +98,82 @@ struct Metadata::Lease {
   Conn* operator->() { return conn.get(); }
 };
 
+namespace {
+
+// AppendLogLocked appends `entries` inside the caller's write transaction:
+// it restores the tree's frontier from log_nodes, appends each leaf and
+// stores every complete subtree the append finishes. A rollback of the
+// transaction drops entries and nodes together.
+Result<std::vector<LogRow>> AppendLogLocked(sqlite3* db, const std::vector<tlog::LogEntry>& entries) {
+  std::vector<LogRow> out;
+  if (entries.empty()) return out;
+  ARCA_ASSIGN_OR_RETURN(auto sz, SqliteStmt::Prepare(db, "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries"));
+  ARCA_ASSIGN_OR_RETURN(bool row, sz.Step());
+  std::uint64_t size = row ? std::uint64_t(sz.Int(0)) : 0;
+  std::vector<tlog::Hash> frontier;
+  std::uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    if (!((size >> level) & 1)) continue;
+    ARCA_ASSIGN_OR_RETURN(auto n, SqliteStmt::Prepare(db, "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
+    n.Bind(1, std::int64_t(level)).Bind(2, std::int64_t(start >> level));
+    ARCA_ASSIGN_OR_RETURN(bool found, n.Step());
+    if (!found) return CorruptionError("log: node (" + std::to_string(level) + ", " + std::to_string(start >> level) + ") of the frontier is missing");
+    ARCA_ASSIGN_OR_RETURN(tlog::Hash h, tlog::HashFromBytes(n.Blob(0), "log node"));
+    frontier.push_back(h);
+    start += std::uint64_t(1) << level;
+  }
+  ARCA_ASSIGN_OR_RETURN(tlog::CompactRange range, tlog::CompactRange::FromFrontier(size, std::move(frontier)));
+  Status sink_status;
+  ARCA_ASSIGN_OR_RETURN(auto node, SqliteStmt::Prepare(db, "INSERT INTO log_nodes(level, idx, hash) VALUES(?, ?, ?)"));
+  auto sink = [&](const tlog::NodeId& id, const tlog::Hash& h) {
+    if (!sink_status.ok()) return;
+    sink_status = node.Reset().Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index)).BindBlob(3, h).Run();
+  };
+  ARCA_ASSIGN_OR_RETURN(auto ins, SqliteStmt::Prepare(db,
+      "INSERT INTO log_entries(idx, kind, namespace, repo, manifest, package, policy, entry) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  for (const auto& e : entries) {
+    ARCA_ASSIGN_OR_RETURN(std::string bytes, tlog::EncodeLogEntry(e));
+    std::uint64_t index = range.size();
+    ARCA_RETURN_IF_ERROR(ins.Reset().Bind(1, std::int64_t(index)).Bind(2, e.kind).Bind(3, e.ns).Bind(4, e.repository)
+                             .Bind(5, e.manifest).Bind(6, e.package).Bind(7, e.policy).BindBlob(8, AsBytes(bytes)).Run());
+    ARCA_RETURN_IF_ERROR(range.Append(tlog::HashLeaf(AsBytes(bytes)), sink));
+    ARCA_RETURN_IF_ERROR(sink_status);
+    out.push_back(LogRow{index, e.kind, std::move(bytes)});
+  }
+  return out;
+}
+
+}  // namespace
+
 #define ARCA_LEASE_(var)                                   \
   ARCA_ASSIGN_OR_RETURN(auto var##_conn, Acquire());       \
   Lease var{this, std::move(var##_conn)}
 
-Metadata::Metadata(std::string path) : path_(std::move(path)) {}
+// LogReader serves log_nodes to proof generation (tlog::HashReader).
+class Metadata::LogReader : public tlog::HashReader {
+ public:
+  explicit LogReader(Metadata* m) : m_(m) {}
+  Result<std::vector<tlog::Hash>> ReadHashes(std::span<const tlog::NodeId> ids) const override {
+    ARCA_ASSIGN_OR_RETURN(auto conn, m_->Acquire());
+    Lease c{m_, std::move(conn)};
+    std::vector<tlog::Hash> out;
+    out.reserve(ids.size());
+    ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
+    for (const auto& id : ids) {
+      s.Reset().Bind(1, std::int64_t(id.level)).Bind(2, std::int64_t(id.index));
+      ARCA_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return NotFoundError("log node (" + std::to_string(id.level) + ", " + std::to_string(id.index) + ") does not exist");
+      ARCA_ASSIGN_OR_RETURN(tlog::Hash h, tlog::HashFromBytes(s.Blob(0), "log node"));
+      out.push_back(h);
+    }
+    return out;
+  }
+
+ private:
+  Metadata* m_;
+};
+
+Metadata::Metadata(std::string path) : path_(std::move(path)), log_hashes_(std::make_unique<LogReader>(this)) {}
 Metadata::~Metadata() = default;
 
 Result<std::unique_ptr<Metadata::Conn>> Metadata::Acquire() {
@@ -223,12 +303,23 @@ Status Metadata::AddRoot(const std::string& ns, std::uint64_t version, ByteSpan 
   return c->Tx([&]() -> Status {
     ARCA_ASSIGN_OR_RETURN(auto n, c->Prepare("INSERT OR IGNORE INTO namespaces(name, created) VALUES(?, ?)"));
     ARCA_RETURN_IF_ERROR(n.Bind(1, ns).Bind(2, std::int64_t(now)).Run());
+    tlog::LogEntry e;
+    e.kind = std::string(tlog::kEntryRoot);
+    e.ns = ns;
+    e.time = now;
+    e.root = "sha256:" + HexEncode(crypto::Sha256::Hash(doc));
+    e.root_version = version;
+    ARCA_ASSIGN_OR_RETURN(auto prev, c->Prepare("SELECT doc FROM roots WHERE namespace = ? ORDER BY version DESC LIMIT 1"));
+    prev.Bind(1, ns);
+    ARCA_ASSIGN_OR_RETURN(bool has_prev, prev.Step());
+    if (has_prev) e.previous = "sha256:" + HexEncode(crypto::Sha256::Hash(prev.Blob(0)));
     ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("INSERT INTO roots(namespace, version, doc, added) VALUES(?, ?, ?, ?)"));
     Status st = s.Bind(1, ns).Bind(2, std::int64_t(version)).BindBlob(3, doc).Bind(4, std::int64_t(now)).Run();
     if (st.code() == StatusCode::kAlreadyExists) {
       return AlreadyExistsError("namespace " + ns + " already has root version " + std::to_string(version));
     }
-    return st;
+    ARCA_RETURN_IF_ERROR(st);
+    return AppendLogLocked(c->db(), {e}).status();
   });
 }
 
@@ -360,9 +451,71 @@ Status Metadata::DeleteUpload(const std::string& id) {
 }
 
 Status Metadata::PutManifest(const ManifestRecord& m, const std::vector<std::string>& blob_digests,
-                             const std::string& tag, UnixSeconds now) {
+                             const std::string& tag, UnixSeconds now, const tlog::LogEntry* publish,
+                             std::vector<LogRow>* appended) {
   ARCA_LEASE_(c);
+  if (appended) appended->clear();
   return c->Tx([&]() -> Status {
+    // Log entries first: they read the state this push changes.
+    std::vector<tlog::LogEntry> log;
+    std::string ns = m.repo.substr(0, m.repo.find('/'));
+    if (publish) {
+      ARCA_ASSIGN_OR_RETURN(auto seen, c->Prepare(
+          "SELECT 1 FROM log_entries WHERE repo = ? AND kind = 'publish' AND manifest = ?"));
+      seen.Bind(1, m.repo).Bind(2, m.digest);
+      ARCA_ASSIGN_OR_RETURN(bool already, seen.Step());
+      if (!already) {
+        if (!publish->package.empty() && !publish->policy.empty()) {
+          ARCA_ASSIGN_OR_RETURN(auto pol, c->Prepare(
+              "SELECT policy, entry FROM log_entries WHERE repo = ? AND package = ? AND policy != '' ORDER BY idx DESC LIMIT 1"));
+          pol.Bind(1, m.repo).Bind(2, publish->package);
+          ARCA_ASSIGN_OR_RETURN(bool had, pol.Step());
+          if (had && pol.Text(0) != publish->policy) {
+            // Policies only move forward (specs/registry.md §8): a lower or
+            // equal version with other content is a rollback.
+            Bytes prev_bytes = pol.Blob(1);
+            ARCA_ASSIGN_OR_RETURN(auto prev, tlog::ParseLogEntry(std::string(prev_bytes.begin(), prev_bytes.end())));
+            std::uint64_t before = prev.policy_version.value_or(0), now_v = publish->policy_version.value_or(0);
+            if (now_v <= before) {
+              return FailedPreconditionError("policy rollback: the log already records policy version " +
+                                             std::to_string(before) + " for " + publish->package + "; version " +
+                                             std::to_string(now_v) + " with other content is refused");
+            }
+          }
+          log.push_back(*publish);
+          if (had && pol.Text(0) != publish->policy) {
+            tlog::LogEntry p;
+            p.kind = std::string(tlog::kEntryPolicy);
+            p.ns = ns;
+            p.time = now;
+            p.repository = m.repo;
+            p.package = publish->package;
+            p.policy = publish->policy;
+            p.policy_version = publish->policy_version.value_or(0);
+            log.push_back(p);
+          }
+        } else {
+          log.push_back(*publish);
+        }
+      }
+    }
+    if (!tag.empty()) {
+      ARCA_ASSIGN_OR_RETURN(auto t, c->Prepare("SELECT digest FROM tags WHERE repo = ? AND tag = ?"));
+      t.Bind(1, m.repo).Bind(2, tag);
+      ARCA_ASSIGN_OR_RETURN(bool had, t.Step());
+      std::string previous = had ? t.Text(0) : "";
+      if (previous != m.digest) {
+        tlog::LogEntry e;
+        e.kind = std::string(tlog::kEntryTag);
+        e.ns = ns;
+        e.time = now;
+        e.repository = m.repo;
+        e.tag = tag;
+        e.manifest = m.digest;
+        e.previous = previous;
+        log.push_back(e);
+      }
+    }
     for (const auto& d : blob_digests) {
       ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT 1 FROM repo_blobs WHERE repo = ? AND digest = ?"));
       s.Bind(1, m.repo).Bind(2, d);
@@ -383,8 +536,63 @@ Status Metadata::PutManifest(const ManifestRecord& m, const std::vector<std::str
       ARCA_ASSIGN_OR_RETURN(auto t, c->Prepare("INSERT OR REPLACE INTO tags(repo, tag, digest, updated) VALUES(?, ?, ?, ?)"));
       ARCA_RETURN_IF_ERROR(t.Bind(1, m.repo).Bind(2, tag).Bind(3, m.digest).Bind(4, std::int64_t(now)).Run());
     }
+    ARCA_ASSIGN_OR_RETURN(auto rows, AppendLogLocked(c->db(), log));
+    if (appended) *appended = std::move(rows);
     return Status::Ok();
   });
+}
+
+Result<LogRow> Metadata::AppendLog(const tlog::LogEntry& entry) {
+  ARCA_ASSIGN_OR_RETURN(auto rows, AppendLogs({entry}));
+  return std::move(rows.front());
+}
+
+Result<std::vector<LogRow>> Metadata::AppendLogs(const std::vector<tlog::LogEntry>& entries) {
+  if (entries.empty()) return InvalidArgumentError("no log entries to append");
+  ARCA_LEASE_(c);
+  std::vector<LogRow> out;
+  ARCA_RETURN_IF_ERROR(c->Tx([&]() -> Status {
+    ARCA_ASSIGN_OR_RETURN(out, AppendLogLocked(c->db(), entries));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+const tlog::HashReader& Metadata::LogHashes() const { return *log_hashes_; }
+
+Result<std::uint64_t> Metadata::LogSize() {
+  ARCA_LEASE_(c);
+  ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries"));
+  ARCA_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? std::uint64_t(s.Int(0)) : 0;
+}
+
+Result<std::vector<LogRow>> Metadata::LogEntriesFor(const std::string& repo, const std::string& ns) {
+  ARCA_LEASE_(c);
+  ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare(
+      "SELECT idx, kind, entry FROM log_entries WHERE repo = ? OR (namespace = ? AND kind = 'root') ORDER BY idx LIMIT 10000"));
+  s.Bind(1, repo).Bind(2, ns);
+  std::vector<LogRow> out;
+  while (true) {
+    ARCA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    Bytes b = s.Blob(2);
+    out.push_back(LogRow{std::uint64_t(s.Int(0)), s.Text(1), std::string(b.begin(), b.end())});
+  }
+  return out;
+}
+
+Result<std::vector<Bytes>> Metadata::LogEntriesRange(std::uint64_t start, std::uint64_t count) {
+  ARCA_LEASE_(c);
+  ARCA_ASSIGN_OR_RETURN(auto s, c->Prepare("SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx"));
+  s.Bind(1, std::int64_t(start)).Bind(2, std::int64_t(start + count));
+  std::vector<Bytes> out;
+  while (true) {
+    ARCA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Blob(0));
+  }
+  return out;
 }
 
 Result<std::optional<ManifestRecord>> Metadata::ResolveManifest(const std::string& repo, const std::string& reference) {

@@ -24,6 +24,8 @@
 #include "base/sqlite_util.h"
 #include "base/status.h"
 #include "base/time.h"
+#include "tlog/entries.h"
+#include "tlog/merkle.h"
 
 namespace arca::registry {
 
@@ -61,6 +63,13 @@ struct ManifestRecord {
   UnixSeconds created = 0;
 };
 
+// LogRow is one entry of the transparency log as stored.
+struct LogRow {
+  std::uint64_t index = 0;
+  std::string kind;
+  std::string entry;  // canonical bytes (tlog/entries.h)
+};
+
 struct GcReport {
   std::uint64_t blobs_deleted = 0;
   std::uint64_t bytes_deleted = 0;
@@ -82,7 +91,8 @@ class Metadata {
   Result<std::optional<NamespaceInfo>> GetNamespace(const std::string& ns);
   Result<std::vector<NamespaceInfo>> ListNamespaces();
   // AddRoot records root document `version` for `ns` (the caller has checked
-  // it chains from the previous one). AlreadyExists if that version exists.
+  // it chains from the previous one) and appends a `root` log entry in the
+  // same transaction. AlreadyExists if that version exists.
   [[nodiscard]] Status AddRoot(const std::string& ns, std::uint64_t version, ByteSpan doc, UnixSeconds now);
   [[nodiscard]] Status SetPublicPull(const std::string& ns, bool public_pull);
 
@@ -119,9 +129,17 @@ class Metadata {
   // PutManifest records a manifest whose bytes are already a stored blob,
   // the blobs it references (each must be linked to the repo: otherwise
   // NotFound naming the first missing one) and, when tag is not empty, moves
-  // the tag to it. One transaction.
+  // the tag to it. In the same transaction it appends to the log
+  // (specs/log.md §9): `publish` (when set and this manifest was not
+  // published in the repository before), a `policy` entry when the publish
+  // carries a policy other than the one last logged for its package, and a
+  // `tag` entry when the tag moves. The indices appended go to `appended`.
+  // FailedPrecondition (nothing written) when the publish carries a policy
+  // whose version is not above the one last logged for its package with
+  // other content (policies only move forward).
   [[nodiscard]] Status PutManifest(const ManifestRecord& m, const std::vector<std::string>& blob_digests,
-                                   const std::string& tag, UnixSeconds now);
+                                   const std::string& tag, UnixSeconds now, const tlog::LogEntry* publish = nullptr,
+                                   std::vector<LogRow>* appended = nullptr);
   // ResolveManifest finds a manifest by tag or digest in `repo`.
   Result<std::optional<ManifestRecord>> ResolveManifest(const std::string& repo, const std::string& reference);
   // ListTags: sorted, after `last`, at most `n`.
@@ -144,6 +162,22 @@ class Metadata {
                                   const std::function<Result<std::uint64_t>(const std::string&)>& delete_file,
                                   const std::function<Status(const std::string&)>& delete_upload,
                                   const std::function<Status(const std::set<std::string>& known, GcReport&)>& sweep_orphans);
+  // --- transparency log (specs/log.md) --------------------------------------
+  // AppendLog appends one entry on its own (a key release a broker reports).
+  Result<LogRow> AppendLog(const tlog::LogEntry& entry);
+  // AppendLogs appends several entries in one transaction (all or none).
+  Result<std::vector<LogRow>> AppendLogs(const std::vector<tlog::LogEntry>& entries);
+  // LogSize is the number of committed entries.
+  Result<std::uint64_t> LogSize();
+  // LogEntriesFor lists, in log order, the entries of `repo` and the root
+  // entries of its namespace `ns`.
+  Result<std::vector<LogRow>> LogEntriesFor(const std::string& repo, const std::string& ns);
+  // LogEntriesRange returns entries [start, start + count) (fewer at the end).
+  Result<std::vector<Bytes>> LogEntriesRange(std::uint64_t start, std::uint64_t count);
+  // LogHashes is the log's complete-subtree hashes as a HashReader (nodes are
+  // written once, in the append's transaction, and never change).
+  const tlog::HashReader& LogHashes() const;
+
   // Counts for /metrics.
   struct Counts {
     std::uint64_t blobs = 0, blob_bytes = 0, manifests = 0, tags = 0, namespaces = 0;
@@ -157,7 +191,9 @@ class Metadata {
   void Release(std::unique_ptr<Conn> c);
   struct Lease;
 
+  class LogReader;
   std::string path_;
+  std::unique_ptr<LogReader> log_hashes_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> free_;
 };

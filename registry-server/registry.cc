@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "base/crypto.h"
 #include "base/file_system.h"
 #include "base/json.h"
@@ -17,6 +19,9 @@
 #include "signer/root.h"
 #include "signer/verify.h"
 #include "registry-server/routes.h"
+#include "tlog/checkpoint.h"
+#include "tlog/proof.h"
+#include "tlog/tiles.h"
 
 namespace arca::registry {
 namespace {
@@ -82,11 +87,84 @@ struct Session {
 // ============================================================================
 // Registry
 
-Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir) {
+std::string DefaultLogOrigin() {
+  char host[256] = {0};
+  std::string name = gethostname(host, sizeof host - 1) == 0 ? host : "";
+  std::string clean;
+  for (char c : name) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-') clean += c;
+  }
+  if (clean.empty()) clean = "localhost";
+  return clean + "/arca-log";
+}
+
+Result<tlog::NoteSigner> LoadOrCreateLogKey(const std::string& data_dir, const std::string& origin_if_new) {
+  auto& fs = FileSystem::Default();
+  std::string path = JoinPath(data_dir, std::string(kLogKeyFile));
+  if (fs.Stat(path).ok()) {
+    ARCA_ASSIGN_OR_RETURN(auto st, fs.Stat(path));
+    if (st.mode & 077) {
+      return PermissionDeniedError(path + " is readable by group or others: chmod 600 it (it holds the log's signing key)");
+    }
+    ARCA_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFileBounded(fs, path, 4096));
+    std::string_view view(reinterpret_cast<const char*>(text.Expose().data()), text.size());
+    while (!view.empty() && view.back() == '\n') view.remove_suffix(1);
+    auto key = tlog::NoteSigner::Parse(view);
+    if (!key.ok()) return key.status().WithContext(path);
+    if (key->verifier().type() != tlog::NoteSignatureType::kEd25519) {
+      return InvalidArgumentError(path + " is not an Ed25519 log key (type 0x01)");
+    }
+    return key;
+  }
+  std::string origin = origin_if_new.empty() ? DefaultLogOrigin() : origin_if_new;
+  ARCA_ASSIGN_OR_RETURN(auto key, tlog::NoteSigner::Generate(origin, tlog::NoteSignatureType::kEd25519));
+  SecretBytes text = key.ToSecretString();
+  Bytes line(text.Expose().begin(), text.Expose().end());
+  line.push_back('\n');
+  Status w = WriteFileAtomic(fs, path, line, 0600, /*exclusive=*/true);
+  OPENSSL_cleanse(line.data(), line.size());
+  if (w.code() == StatusCode::kAlreadyExists) return LoadOrCreateLogKey(data_dir, origin_if_new);  // another process won
+  ARCA_RETURN_IF_ERROR(w.WithContext("writing the log key " + path));
+  return key;
+}
+
+Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir, const std::string& log_origin) {
   std::unique_ptr<Registry> r(new Registry());
   ARCA_ASSIGN_OR_RETURN(r->blobs_, BlobStore::Create(data_dir));
   ARCA_ASSIGN_OR_RETURN(r->metadata_, Metadata::Open(data_dir + "/metadata.db"));
+  ARCA_ASSIGN_OR_RETURN(auto key, LoadOrCreateLogKey(data_dir, log_origin));
+  r->log_key_ = std::make_unique<tlog::NoteSigner>(std::move(key));
   return r;
+}
+
+Result<Registry::SignedHead> Registry::SignCheckpoint(UnixSeconds now) {
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t size, metadata_->LogSize());
+  ARCA_ASSIGN_OR_RETURN(tlog::Hash root, tlog::TreeRoot(metadata_->LogHashes(), size));
+  SignedHead head;
+  head.checkpoint.origin = log_key_->verifier().name();
+  head.checkpoint.size = size;
+  head.checkpoint.root = root;
+  {
+    // specs/log.md §3.2: a log never signs a time earlier than one it signed.
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    last_checkpoint_time_ = std::max(last_checkpoint_time_, now);
+    head.checkpoint.time = last_checkpoint_time_;
+  }
+  ARCA_ASSIGN_OR_RETURN(head.note, tlog::SignCheckpoint(head.checkpoint, *log_key_));
+  return head;
+}
+
+Result<std::string> Registry::TlogProof(std::uint64_t index, UnixSeconds now) {
+  ARCA_ASSIGN_OR_RETURN(SignedHead head, SignCheckpoint(now));
+  if (index >= head.checkpoint.size) {
+    return InvalidArgumentError("log entry " + std::to_string(index) + " does not exist (the log has " +
+                                std::to_string(head.checkpoint.size) + ")");
+  }
+  tlog::TlogProof proof;
+  proof.index = index;
+  ARCA_ASSIGN_OR_RETURN(proof.hashes, tlog::InclusionProof(metadata_->LogHashes(), index, head.checkpoint.size));
+  proof.checkpoint = head.note;
+  return tlog::SerializeTlogProof(proof);
 }
 
 Result<std::uint64_t> Registry::AddRoot(const std::string& ns, ByteSpan root_doc, UnixSeconds now) {
@@ -243,6 +321,137 @@ struct Server::Impl {
       case RouteKind::kReferrers:
         return Referrers(req, res, route);
     }
+  }
+
+  // ---- transparency log (specs/registry.md §8) -------------------------------
+  // The log is public: entries name repositories, tags and digests, never
+  // content, and every client must be able to see the same history.
+  void HandleLog(const httplib::Request& req, httplib::Response& res, const std::string& what) {
+    auto text = [&](int status, const std::string& body, const char* type = "text/plain; charset=utf-8") {
+      res.status = status;
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(body, type);
+    };
+    if (what == "checkpoint") {
+      auto head = reg.SignCheckpoint(Now());
+      if (!head.ok()) return SendError(res, Internal(head.status()));
+      return text(200, head->note);
+    }
+    if (what == "key") return text(200, reg.log_key().verifier().ToString() + "\n");
+    if (what == "proof") {
+      std::string v = req.get_param_value("index");
+      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return SendError(res, Err(400, "UNSUPPORTED", "proof needs ?index=<entry index>"));
+      }
+      auto proof = reg.TlogProof(std::strtoull(v.c_str(), nullptr, 10), Now());
+      if (proof.status().code() == StatusCode::kInvalidArgument) {
+        return SendError(res, Err(404, "NAME_UNKNOWN", proof.status().message()));
+      }
+      if (!proof.ok()) return SendError(res, Internal(proof.status()));
+      return text(200, *proof);
+    }
+    if (what == "entries") {
+      std::string repo = req.get_param_value("repository");
+      if (!IsValidRepositoryName(repo)) return SendError(res, Err(400, "NAME_INVALID", "entries needs ?repository=<namespace/name>"));
+      auto rows = reg.metadata().LogEntriesFor(repo, repo.substr(0, repo.find('/')));
+      if (!rows.ok()) return SendError(res, Internal(rows.status()));
+      Json list = Json::array();
+      for (const auto& r : *rows) list.push_back({{"index", r.index}, {"entry", r.entry}});
+      return text(200, Json({{"entries", list}}).dump(), "application/json");
+    }
+    if (what == "roots") {
+      // The namespace's registered root documents; each one's digest is in a
+      // logged `root` entry, which is what makes them worth anything.
+      std::string ns = req.get_param_value("namespace");
+      if (!IsValidNamespace(ns)) return SendError(res, Err(400, "NAME_INVALID", "roots needs ?namespace=<namespace>"));
+      auto info = reg.metadata().GetNamespace(ns);
+      if (!info.ok()) return SendError(res, Internal(info.status()));
+      Json list = Json::array();
+      if (*info) {
+        for (const auto& doc : (*info)->roots) list.push_back(Base64Encode(doc));
+      }
+      return text(200, Json({{"roots", list}}).dump(), "application/json");
+    }
+    if (what.rfind("tile/", 0) == 0) {
+      auto tile = tlog::ParseTilePath(what);
+      if (!tile.ok()) return SendError(res, Err(404, "NAME_UNKNOWN", tile.status().message()));
+      Bytes body;
+      if (tile->entries) {
+        auto rows = reg.metadata().LogEntriesRange(tile->index * tlog::kTileWidth, tile->width);
+        if (!rows.ok()) return SendError(res, Internal(rows.status()));
+        if (rows->size() != tile->width) return SendError(res, Err(404, "NAME_UNKNOWN", "no such entry bundle (yet)"));
+        auto b = tlog::EncodeEntryBundle(*rows);
+        if (!b.ok()) return SendError(res, Internal(b.status()));
+        body = std::move(*b);
+      } else {
+        auto b = tlog::ReadTile(reg.metadata().LogHashes(), *tile);
+        if (b.status().code() == StatusCode::kNotFound) return SendError(res, Err(404, "NAME_UNKNOWN", "no such tile (yet)"));
+        if (!b.ok()) return SendError(res, Internal(b.status()));
+        body = std::move(*b);
+      }
+      res.status = 200;
+      res.set_content(std::string(body.begin(), body.end()), "application/octet-stream");
+      return;
+    }
+    return SendError(res, Err(404, "NAME_UNKNOWN", "no log endpoint " + what.substr(0, 64)));
+  }
+
+  // ReportKeyRelease appends a `key-release` entry reported by the key broker
+  // (specs/registry.md §8): a token with push scope on the repository's
+  // namespace, a JSON body naming a manifest this repository holds. Answers
+  // 201 with the entry's tlog-proof@v1.
+  void ReportKeyRelease(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    bool too_big = false;
+    reader([&](const char* data, std::size_t len) {
+      if (body.size() + len > 16 * 1024) {
+        too_big = true;
+        return false;
+      }
+      body.append(data, len);
+      return true;
+    });
+    if (too_big) return SendError(res, Err(413, "SIZE_INVALID", "a key-release report is at most 16 KiB"));
+    auto j = ParseJson(body, "key-release report");
+    if (!j.ok()) return SendError(res, Err(400, "UNSUPPORTED", j.status().message()));
+    Status fields = RejectUnknownFields(*j, {"repository", "manifest", "measurement", "platform", "evidence", "recipient"},
+                                        "key-release report");
+    if (!fields.ok()) return SendError(res, Err(400, "UNSUPPORTED", fields.message()));
+    tlog::LogEntry e;
+    e.kind = std::string(tlog::kEntryKeyRelease);
+    for (auto [name, out] : {std::pair<const char*, std::string*>{"repository", &e.repository}, {"manifest", &e.manifest},
+                             {"measurement", &e.measurement}, {"platform", &e.platform}, {"evidence", &e.evidence},
+                             {"recipient", &e.recipient}}) {
+      auto v = RequireString(*j, name, "key-release report");
+      if (!v.ok()) return SendError(res, Err(400, "UNSUPPORTED", v.status().message()));
+      *out = *v;
+    }
+    if (!IsValidRepositoryName(e.repository)) return SendError(res, Err(400, "NAME_INVALID", "repository is not a valid name"));
+    e.ns = e.repository.substr(0, e.repository.find('/'));
+    Route route{RouteKind::kManifest, e.repository, e.ns, e.manifest, Action::kPush};
+    std::optional<TokenInfo> grant;
+    if (auto denied = Authorize(req, route, &grant)) return SendError(res, *denied);
+    if (!format::IsValidDigest(e.manifest)) {
+      return SendError(res, Err(400, "DIGEST_INVALID", "manifest is not a sha256 digest"));
+    }
+    // The broker knows a version by its Arca manifest (the blob every
+    // signature's subject names); an OCI manifest digest is accepted too.
+    auto m = reg.metadata().ResolveManifest(e.repository, e.manifest);
+    if (!m.ok()) return SendError(res, Internal(m.status()));
+    auto blob = reg.metadata().RepoBlobSize(e.repository, e.manifest);
+    if (!blob.ok()) return SendError(res, Internal(blob.status()));
+    if (!*m && !*blob) {
+      return SendError(res, Err(404, "MANIFEST_UNKNOWN", "manifest " + e.manifest.substr(0, 80) + " is not in " + e.repository));
+    }
+    e.time = Now();
+    if (auto check = tlog::EncodeLogEntry(e); !check.ok()) return SendError(res, Err(400, "UNSUPPORTED", check.status().message()));
+    auto row = reg.metadata().AppendLog(e);
+    if (!row.ok()) return SendError(res, Internal(row.status()));
+    auto proof = reg.TlogProof(row->index, Now());
+    if (!proof.ok()) return SendError(res, Internal(proof.status()));
+    res.status = 201;
+    res.set_header("Arca-Log-Entries", std::to_string(row->index));
+    res.set_content(*proof, "text/plain; charset=utf-8");
   }
 
   // ---- blobs ------------------------------------------------------------------
@@ -551,8 +760,10 @@ struct Server::Impl {
                                                "verified: run 'arca-registry namespace add " + route.ns +
                                                " --root ROOT.json' first"));
     }
+    std::optional<tlog::LogEntry> publish;
     if (is_arca) {
-      if (auto refused = VerifyPackage(route, body, digest, *parsed, (*ns)->roots)) {
+      publish.emplace();
+      if (auto refused = VerifyPackage(route, body, digest, *parsed, (*ns)->roots, &*publish)) {
         metrics.pushes_refused++;
         return SendError(res, *refused);
       }
@@ -576,11 +787,29 @@ struct Server::Impl {
         res.set_header("OCI-Subject", rec.subject);
       }
     }
-    Status put = reg.metadata().PutManifest(rec, digests, by_digest ? "" : route.reference, now);
+    if (publish) publish->time = now;
+    std::vector<LogRow> logged;
+    Status put = reg.metadata().PutManifest(rec, digests, by_digest ? "" : route.reference, now,
+                                            publish ? &*publish : nullptr, &logged);
     if (put.code() == StatusCode::kNotFound) {
       return SendError(res, Err(400, "MANIFEST_BLOB_UNKNOWN", put.message() + " (collected meanwhile); push it again"));
     }
+    if (put.code() == StatusCode::kFailedPrecondition) {
+      metrics.pushes_refused++;
+      return SendError(res, Err(400, "MANIFEST_INVALID", "refused: " + put.message()));
+    }
     if (!put.ok()) return SendError(res, Internal(put));
+    if (!logged.empty()) {
+      // specs/registry.md §8: the push's answer carries the log indices and
+      // a tlog-proof@v1 of the first (the publish when there is one).
+      std::string indices;
+      for (const auto& r : logged) indices += (indices.empty() ? "" : ",") + std::to_string(r.index);
+      res.set_header("Arca-Log-Entries", indices);
+      auto proof = reg.TlogProof(logged.front().index, Now());
+      if (proof.ok()) res.set_header("Arca-Log-Proof", Base64Encode(AsBytes(*proof)));
+      else std::fprintf(stderr, "arca-registry: log proof for entry %llu: %s\n",
+                        static_cast<unsigned long long>(logged.front().index), proof.status().ToString().c_str());
+    }
     res.status = 201;
     res.set_header("Location", "/v2/" + route.name + "/manifests/" + digest);
     res.set_header("Docker-Content-Digest", digest);
@@ -590,7 +819,8 @@ struct Server::Impl {
   // pushed blobs and runs the signer's full (non-deep) verification against
   // the namespace's registered roots. Returns the refusal, or nullopt.
   std::optional<ApiError> VerifyPackage(const Route& route, const std::string& body, const std::string& digest,
-                                        const format::OciManifest& m, const std::vector<Bytes>& roots) {
+                                        const format::OciManifest& m, const std::vector<Bytes>& roots,
+                                        tlog::LogEntry* publish) {
     auto& fs = FileSystem::Default();
     std::string dir = reg.blobs().TempDir() + "/verify-" + NewUploadId();
     struct Cleanup {
@@ -644,6 +874,33 @@ struct Server::Impl {
     if (name != route.name) {
       return Err(400, "MANIFEST_INVALID", "refused: the package is signed as " + name + ", not " + route.name +
                                               " (a package is served only under the name it was signed for)");
+    }
+    // What the log records about this publish (specs/log.md §9).
+    publish->kind = std::string(tlog::kEntryPublish);
+    publish->ns = route.ns;
+    publish->repository = route.name;
+    publish->manifest = digest;
+    publish->package = v.claims.value("manifest", "");
+    publish->name = name;
+    publish->version = v.claims.value("version", "");
+    if (v.claims.contains("releaseSigners") && v.claims["releaseSigners"].is_array()) {
+      for (const auto& k : v.claims["releaseSigners"]) {
+        if (k.is_string()) publish->signers.push_back(k.get<std::string>());
+      }
+    }
+    for (const auto& l : m.layers) {
+      std::string role = format::AttachmentRole(l);
+      if (role == "provenance") publish->provenance.push_back(l.digest);
+      if (role == "policy") publish->policy = l.digest;
+    }
+    if (v.claims.contains("policy") && v.claims["policy"].is_object() && v.claims["policy"].contains("version")) {
+      publish->policy_version = v.claims["policy"]["version"].get<std::uint64_t>();
+    }
+    if (auto pkg = format::LoadPackage(fs, format::PackageRef{dir, "pushed"}); pkg.ok() && pkg->manifest.parent) {
+      publish->parent = *pkg->manifest.parent;
+    }
+    if (auto check = tlog::EncodeLogEntry(*publish); !check.ok()) {
+      return Err(400, "MANIFEST_INVALID", "refused: the package's facts cannot be logged: " + check.status().message());
     }
     return std::nullopt;
   }
@@ -769,10 +1026,17 @@ Result<std::unique_ptr<Server>> Server::Create(Registry& registry, ServeOptions 
     }
   });
   svr.Get("/metrics", [p](const httplib::Request&, httplib::Response& res) { p->ServeMetrics(res); });
+  svr.Get("/arca/v1/log/(.+)", [p](const httplib::Request& req, httplib::Response& res) {
+    p->HandleLog(req, res, req.matches[1]);
+  });
   svr.Get(".*", [p](const httplib::Request& req, httplib::Response& res) { p->Handle(req, res, nullptr); });
   auto with_body = [p](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
     p->Handle(req, res, &reader);
   };
+  svr.Post("/arca/v1/log/key-release",
+           [p](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+             p->ReportKeyRelease(req, res, reader);
+           });
   svr.Post(".*", with_body);
   svr.Put(".*", with_body);
   svr.Patch(".*", with_body);

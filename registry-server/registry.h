@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "base/status.h"
 #include "base/time.h"
 #include "registry-server/blob_store.h"
 #include "registry-server/metadata.h"
+#include "tlog/checkpoint.h"
+#include "tlog/note.h"
 
 namespace arca::registry {
 
@@ -32,10 +35,26 @@ struct ServeOptions {
   std::function<UnixSeconds()> clock;  // default: the system clock
 };
 
-// Registry opens a data directory: metadata.db (SQLite, WAL) and blobs/.
+// kLogKeyFile is the log's signing key in the data directory: the C2SP
+// signer key text "PRIVATE+KEY+<origin>+<key ID>+<base64>", mode 0600.
+inline constexpr std::string_view kLogKeyFile = "log.key";
+
+// DefaultLogOrigin is "<host name>/arca-log" (a C2SP key name: no spaces or
+// '+'), the origin a new log key gets unless the operator names one.
+std::string DefaultLogOrigin();
+
+// LoadOrCreateLogKey reads DATA/log.key, or generates an Ed25519 key named
+// `origin_if_new` (DefaultLogOrigin() when empty) and writes it with mode
+// 0600 (temporary file, fsync, rename; an existing key is never replaced).
+// PermissionDenied when the key file is readable by group or others;
+// InvalidArgument when it is malformed (the message never holds key bytes).
+Result<tlog::NoteSigner> LoadOrCreateLogKey(const std::string& data_dir, const std::string& origin_if_new);
+
+// Registry opens a data directory: metadata.db (SQLite, WAL), blobs/ and the
+// transparency log's key (log.key, created on first open).
 class Registry {
  public:
-  static Result<std::unique_ptr<Registry>> Open(const std::string& data_dir);
+  static Result<std::unique_ptr<Registry>> Open(const std::string& data_dir, const std::string& log_origin = "");
   Metadata& metadata() { return *metadata_; }
   BlobStore& blobs() { return *blobs_; }
 
@@ -52,8 +71,24 @@ class Registry {
   // files that have no metadata row (a crash between rename and commit).
   Result<GcReport> CollectGarbage(UnixSeconds now, std::int64_t grace_s, std::int64_t upload_grace_s);
 
+  // --- transparency log (specs/log.md, specs/registry.md §8) -------------
+  const tlog::NoteSigner& log_key() const { return *log_key_; }
+  // SignCheckpoint signs the log's current head (C2SP checkpoint with a
+  // `time` line never earlier than one this process signed before).
+  struct SignedHead {
+    tlog::Checkpoint checkpoint;
+    std::string note;
+  };
+  Result<SignedHead> SignCheckpoint(UnixSeconds now);
+  // TlogProof returns a C2SP tlog-proof@v1 for entry `index` under a freshly
+  // signed checkpoint. InvalidArgument when the entry does not exist.
+  Result<std::string> TlogProof(std::uint64_t index, UnixSeconds now);
+
  private:
   Registry() = default;
+  std::unique_ptr<tlog::NoteSigner> log_key_;
+  std::mutex checkpoint_mu_;
+  UnixSeconds last_checkpoint_time_ = 0;
   std::unique_ptr<Metadata> metadata_;
   std::unique_ptr<BlobStore> blobs_;
 };

@@ -20,8 +20,13 @@
 #include "format/package.h"
 #include "format/testing/synthetic_weights.h"
 #include "registry-server/registry.h"
+#include "signer/documents.h"
 #include "signer/package_signing.h"
 #include "signer/root.h"
+#include "tlog/checkpoint.h"
+#include "tlog/entries.h"
+#include "tlog/proof.h"
+#include "tlog/tiles.h"
 
 namespace arca::registry {
 namespace {
@@ -582,6 +587,273 @@ TEST(RegistryMetadata, TokensAreStoredAsHashesOnly) {
   EXPECT_THAT(ParseScopes("pull,admin"), HasCode(StatusCode::kInvalidArgument));
   EXPECT_THAT(reg->metadata().RevokeToken("zzz"), HasCode(StatusCode::kInvalidArgument));
   EXPECT_THAT(reg->metadata().RevokeToken(std::string(12, '0')), HasCode(StatusCode::kNotFound));
+}
+
+
+// --- transparency log (specs/registry.md §8) -------------------------------
+
+// HttpTiles fetches tiles from the in-process server, as a client would.
+class HttpTiles : public tlog::TileFetcher {
+ public:
+  explicit HttpTiles(httplib::Client& c) : c_(c) {}
+  Result<Bytes> Fetch(const tlog::TileId& t) override {
+    auto r = c_.Get(("/arca/v1/log/" + tlog::TilePath(t).value()).c_str());
+    if (!r || r->status != 200) return NotFoundError("tile");
+    return Bytes(r->body.begin(), r->body.end());
+  }
+  httplib::Client& c_;
+};
+
+tlog::CheckpointPolicy PolicyFor(const Registry& reg) {
+  tlog::CheckpointPolicy p;
+  p.origin = reg.log_key().verifier().name();
+  p.log_keys.push_back(reg.log_key().verifier());
+  return p;
+}
+
+std::vector<tlog::LogEntry> Entries(httplib::Client& c, const std::string& repo, std::vector<std::uint64_t>* idx = nullptr) {
+  auto r = c.Get(("/arca/v1/log/entries?repository=" + repo).c_str());
+  EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "");
+  std::vector<tlog::LogEntry> out;
+  Json body = ParseJson(r->body, "entries").value();
+  for (const auto& e : body["entries"]) {
+    out.push_back(tlog::ParseLogEntry(e["entry"].get<std::string>()).value());
+    if (idx) idx->push_back(e["index"].get<std::uint64_t>());
+  }
+  return out;
+}
+
+TEST_F(ServerTest, PushAppendsPublishAndTagAndAnswersWithAProof) {
+  std::string pkg = Seal("pkg", {0});
+  auto put = Push(pkg, "acme/med-llm", "1.0");
+  ASSERT_EQ(put->status, 201) << put->body;
+  EXPECT_EQ(put->get_header_value("Arca-Log-Entries"), "1,2");  // 0 is the root
+  // The proof in the answer verifies against the log key, for the publish.
+  Bytes proof_text = Base64Decode(put->get_header_value("Arca-Log-Proof")).value();
+  auto proof = tlog::ParseTlogProof(std::string(proof_text.begin(), proof_text.end())).value();
+  EXPECT_EQ(proof.index, 1u);
+  auto entries = Entries(*client_, "acme/med-llm");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].kind, "root");
+  EXPECT_EQ(entries[1].kind, "publish");
+  EXPECT_EQ(entries[1].manifest, format::DigestOf(AsBytes(ManifestBytes(pkg))));
+  EXPECT_EQ(entries[1].name, "acme/med-llm");
+  EXPECT_EQ(entries[1].version, "1.0");
+  EXPECT_THAT(entries[1].signers, ::testing::ElementsAre(keys_[0]->KeyId()));
+  EXPECT_EQ(entries[2].kind, "tag");
+  EXPECT_EQ(entries[2].tag, "1.0");
+  EXPECT_EQ(entries[2].previous, "");
+  tlog::ProofPolicy pp;
+  pp.checkpoint = PolicyFor(*reg_);
+  pp.now = NowUnixSeconds();
+  EXPECT_THAT(tlog::VerifyTlogProofForEntry(proof, AsBytes(tlog::EncodeLogEntry(entries[1]).value()), pp), IsOk());
+  // The same manifest under the same tag again: nothing new is logged.
+  auto again = Push(pkg, "acme/med-llm", "1.0");
+  ASSERT_EQ(again->status, 201);
+  EXPECT_EQ(again->get_header_value("Arca-Log-Entries"), "");
+  EXPECT_EQ(reg_->metadata().LogSize().value(), 3u);
+  // Under a second tag: one tag entry, no second publish.
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "latest")->status, 201);
+  EXPECT_EQ(Entries(*client_, "acme/med-llm").size(), 4u);
+}
+
+TEST_F(ServerTest, CheckpointAndTilesProveInclusionAndConsistency) {
+  auto c1 = client_->Get("/arca/v1/log/checkpoint");
+  ASSERT_EQ(c1->status, 200);
+  auto head1 = tlog::OpenCheckpoint(c1->body, PolicyFor(*reg_)).value();
+  EXPECT_EQ(head1.checkpoint.size, 1u);  // the root
+  ASSERT_TRUE(head1.checkpoint.time);
+  ASSERT_EQ(Push(Seal("pkg", {0}), "acme/med-llm", "1.0")->status, 201);
+  auto c2 = Anonymous().Get("/arca/v1/log/checkpoint");  // the log is public
+  ASSERT_EQ(c2->status, 200);
+  auto head2 = tlog::OpenCheckpoint(c2->body, PolicyFor(*reg_)).value();
+  ASSERT_EQ(head2.checkpoint.size, 3u);
+  EXPECT_GE(*head2.checkpoint.time, *head1.checkpoint.time);
+  httplib::Client anon = Anonymous();
+  HttpTiles fetcher(anon);
+  tlog::TileHashReader tiles(fetcher, head2.checkpoint.size);
+  auto proof = tlog::ConsistencyProof(tiles, 1, 3).value();
+  EXPECT_THAT(tlog::CheckConsistency(head1.checkpoint, head2.checkpoint, proof), IsOk());
+  std::vector<std::uint64_t> idx;
+  auto entries = Entries(anon, "acme/med-llm", &idx);
+  ASSERT_EQ(entries.size(), 3u);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto path = tlog::InclusionProof(tiles, idx[i], 3).value();
+    EXPECT_THAT(tlog::VerifyInclusion(idx[i], 3, tlog::HashLeaf(AsBytes(tlog::EncodeLogEntry(entries[i]).value())), path,
+                                      head2.checkpoint.root),
+                IsOk());
+  }
+  // The entry bundle holds exactly the entries, in order.
+  auto bundle = anon.Get("/arca/v1/log/tile/entries/000.p/3");
+  ASSERT_EQ(bundle->status, 200);
+  auto got = tlog::ParseEntryBundle(AsBytes(bundle->body), 3).value();
+  EXPECT_EQ(std::string(got[1].begin(), got[1].end()), tlog::EncodeLogEntry(entries[1]).value());
+  // Tiles the tree does not have are 404, not garbage.
+  EXPECT_EQ(anon.Get("/arca/v1/log/tile/0/000.p/4")->status, 404);
+  EXPECT_EQ(anon.Get("/arca/v1/log/tile/0/000")->status, 404);
+  EXPECT_EQ(anon.Get("/arca/v1/log/tile/0/x000/000")->status, 404);  // not canonical
+  EXPECT_EQ(anon.Get("/arca/v1/log/nothing")->status, 404);
+  EXPECT_EQ(anon.Get("/arca/v1/log/proof?index=9")->status, 404);
+  EXPECT_EQ(anon.Get("/arca/v1/log/entries?repository=..")->status, 400);
+}
+
+TEST_F(ServerTest, RefusedPushLogsNothing) {
+  std::uint64_t before = reg_->metadata().LogSize().value();
+  auto put = Push(Seal("stranger", {1}), "acme/med-llm", "1.0");  // keys_[1] is not in the root
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(reg_->metadata().LogSize().value(), before);
+}
+
+TEST_F(ServerTest, MovingATagLogsThePreviousTarget) {
+  std::string a = Seal("a", {0});
+  ASSERT_EQ(Push(a, "acme/med-llm", "latest")->status, 201);
+  // Another package under the same name: a different config.json.
+  WriteFile(model_ + "/config.json", AsBytes("{\"layers\":3}"));
+  std::string b = Seal("b", {0});
+  ASSERT_EQ(Push(b, "acme/med-llm", "latest")->status, 201);
+  auto entries = Entries(*client_, "acme/med-llm");
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[4].kind, "tag");
+  EXPECT_EQ(entries[4].previous, format::DigestOf(AsBytes(ManifestBytes(a))));
+  EXPECT_EQ(entries[4].manifest, format::DigestOf(AsBytes(ManifestBytes(b))));
+}
+
+TEST_F(ServerTest, PolicyChangesAreLoggedAndOnlyMoveForward) {
+  std::string p = Seal("p", {0});
+  stdfs::copy(p, tmp_.path() + "/q", stdfs::copy_options::recursive);
+  stdfs::copy(p, tmp_.path() + "/r", stdfs::copy_options::recursive);
+  auto attach = [&](const std::string& dir, std::uint64_t version, char m) {
+    auto pkg = format::LoadPackage(FileSystem::Default(), format::PackageRef{dir, ""}).value();
+    signer::Policy pol;
+    pol.subject = signer::SubjectOf(pkg.manifest, pkg.manifest_blob.digest);
+    pol.version = version;
+    pol.allow.push_back(signer::PolicyRule{"sev-snp", std::string(96, m), {}});
+    auto env = signer::SignStatement(*keys_[0], signer::PolicyToStatement(pol)).value();
+    ASSERT_THAT(signer::AttachPolicy(FileSystem::Default(), format::PackageRef{dir, ""}, env), IsOk());
+  };
+  attach(p, 1, 'a');
+  attach(tmp_.path() + "/q", 2, 'b');
+  attach(tmp_.path() + "/r", 1, 'c');
+  ASSERT_EQ(Push(p, "acme/med-llm", "1.0")->status, 201);
+  ASSERT_EQ(Push(tmp_.path() + "/q", "acme/med-llm", "1.0")->status, 201);
+  auto entries = Entries(*client_, "acme/med-llm");
+  // root, publish(v1), tag, publish(v2), policy(v2), tag moved
+  ASSERT_EQ(entries.size(), 6u);
+  EXPECT_EQ(entries[1].policy_version, 1u);
+  EXPECT_EQ(entries[3].policy_version, 2u);
+  EXPECT_EQ(entries[4].kind, "policy");
+  EXPECT_EQ(entries[4].package, entries[1].package);
+  EXPECT_EQ(entries[4].policy, entries[3].policy);
+  // Version 1 again with other content: a policy rollback, refused whole.
+  auto r = Push(tmp_.path() + "/r", "acme/med-llm", "1.0");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("policy rollback"));
+  EXPECT_EQ(reg_->metadata().LogSize().value(), 6u);
+  EXPECT_EQ(reg_->metadata().ResolveManifest("acme/med-llm", "1.0").value()->digest,
+            format::DigestOf(AsBytes(ManifestBytes(tmp_.path() + "/q"))));
+}
+
+TEST_F(ServerTest, KeyReleaseReportsAreLoggedForPushersOnly) {
+  std::string pkg = Seal("pkg", {0});
+  ASSERT_EQ(Push(pkg, "acme/med-llm", "1.0")->status, 201);
+  std::string manifest = format::DigestOf(AsBytes(ManifestBytes(pkg)));
+  Json report = {{"repository", "acme/med-llm"}, {"manifest", manifest}, {"measurement", std::string(96, 'e')},
+                 {"platform", "sev-snp"}, {"evidence", "sha256:" + std::string(64, '1')},
+                 {"recipient", "sha256:" + std::string(64, '2')}};
+  auto anon = Anonymous().Post("/arca/v1/log/key-release", report.dump(), "application/json");
+  EXPECT_EQ(anon->status, 401);
+  auto ok = client_->Post("/arca/v1/log/key-release", report.dump(), "application/json");
+  ASSERT_EQ(ok->status, 201) << ok->body;
+  auto proof = tlog::ParseTlogProof(ok->body).value();
+  auto entries = Entries(*client_, "acme/med-llm");
+  ASSERT_EQ(entries.back().kind, "key-release");
+  EXPECT_EQ(entries.back().measurement, std::string(96, 'e'));
+  tlog::ProofPolicy pp;
+  pp.checkpoint = PolicyFor(*reg_);
+  pp.now = NowUnixSeconds();
+  EXPECT_THAT(tlog::VerifyTlogProofForEntry(proof, AsBytes(tlog::EncodeLogEntry(entries.back()).value()), pp), IsOk());
+  Json unknown = report;
+  unknown["manifest"] = "sha256:" + std::string(64, '3');
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", unknown.dump(), "application/json")->status, 404);
+  Json extra = report;
+  extra["note"] = "x";
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", extra.dump(), "application/json")->status, 400);
+  Json elsewhere = report;
+  elsewhere["repository"] = "other/med-llm";
+  EXPECT_EQ(client_->Post("/arca/v1/log/key-release", elsewhere.dump(), "application/json")->status, 403);
+}
+
+TEST(RegistryLog, KeyIsCreatedOnceWithMode0600AndRefusedWhenReadable) {
+  testing_util::TempDir tmp;
+  auto k1 = LoadOrCreateLogKey(tmp.path(), "reg.example/log").value();
+  EXPECT_EQ(k1.verifier().name(), "reg.example/log");
+  EXPECT_EQ(stdfs::status(tmp.path() + "/log.key").permissions() & stdfs::perms::all,
+            stdfs::perms::owner_read | stdfs::perms::owner_write);
+  // A second open keeps the key (another origin asked for is ignored).
+  auto k2 = LoadOrCreateLogKey(tmp.path(), "other/log").value();
+  EXPECT_EQ(k2.verifier().ToString(), k1.verifier().ToString());
+  auto reg = Registry::Open(tmp.path()).value();
+  EXPECT_EQ(reg->log_key().verifier().ToString(), k1.verifier().ToString());
+  stdfs::permissions(tmp.path() + "/log.key", stdfs::perms::group_read, stdfs::perm_options::add);
+  EXPECT_THAT(LoadOrCreateLogKey(tmp.path(), ""), HasCode(StatusCode::kPermissionDenied));
+  stdfs::permissions(tmp.path() + "/log.key", stdfs::perms::group_read, stdfs::perm_options::remove);
+  WriteFile(tmp.path() + "/log.key", AsBytes("PRIVATE+KEY+garbage\n"));
+  stdfs::permissions(tmp.path() + "/log.key", stdfs::perms::owner_read | stdfs::perms::owner_write);
+  auto bad = LoadOrCreateLogKey(tmp.path(), "");
+  EXPECT_THAT(bad, HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST(RegistryLog, RootRotationsAreLoggedWithTheirPredecessor) {
+  testing_util::TempDir tmp;
+  auto reg = Registry::Open(tmp.path()).value();
+  auto k = signer::MakeKeySigner(crypto::PrivateKey::Generate(crypto::KeyType::kEd25519).value());
+  std::vector<std::string> docs;
+  for (std::uint64_t v : {1, 2}) {
+    signer::SignedRoot r;
+    r.root.namespace_name = "acme";
+    r.root.version = v;
+    r.root.threshold = 1;
+    r.root.keys.emplace(k->KeyId(), k->public_key());
+    ASSERT_THAT(signer::SignRoot(*k, r), IsOk());
+    docs.push_back(signer::SerializeRoot(r).value());
+    ASSERT_THAT(reg->AddRoot("acme", AsBytes(docs.back()), 1000 + v), IsOk());
+  }
+  auto rows = reg->metadata().LogEntriesFor("acme/x", "acme").value();
+  ASSERT_EQ(rows.size(), 2u);
+  auto second = tlog::ParseLogEntry(rows[1].entry).value();
+  EXPECT_EQ(second.root_version, 2u);
+  EXPECT_EQ(second.root, format::DigestOf(AsBytes(docs[1])));
+  EXPECT_EQ(second.previous, format::DigestOf(AsBytes(docs[0])));
+  EXPECT_EQ(second.time, 1002);
+  // Checkpoint times never go backwards, whatever the caller's clock says.
+  auto h1 = reg->SignCheckpoint(5000).value();
+  auto h2 = reg->SignCheckpoint(4000).value();
+  EXPECT_EQ(*h2.checkpoint.time, 5000);
+  EXPECT_EQ(h1.checkpoint.root, h2.checkpoint.root);
+  EXPECT_EQ(h1.checkpoint.root, tlog::RootOfLeafHashes(std::vector<tlog::Hash>{
+                                    tlog::HashLeaf(AsBytes(rows[0].entry)), tlog::HashLeaf(AsBytes(rows[1].entry))}));
+}
+
+TEST(RegistryLog, AppendsSurviveReopenAndKeepTheTree) {
+  testing_util::TempDir tmp;
+  tlog::MemoryTree reference;
+  for (int round = 0; round < 3; ++round) {
+    auto reg = Registry::Open(tmp.path()).value();
+    for (int i = 0; i < 37; ++i) {
+      tlog::LogEntry e;
+      e.kind = "tag";
+      e.ns = "acme";
+      e.time = round * 100 + i;
+      e.repository = "acme/x";
+      e.tag = "t" + std::to_string(i);
+      e.manifest = format::DigestOf(AsBytes(std::to_string(round * 100 + i)));
+      auto row = reg->metadata().AppendLog(e).value();
+      EXPECT_EQ(row.index, reference.AppendLeaf(AsBytes(row.entry)).value());
+    }
+    auto head = reg->SignCheckpoint(1).value();
+    EXPECT_EQ(head.checkpoint.size, reference.size());
+    EXPECT_EQ(head.checkpoint.root, reference.Root());
+  }
 }
 
 }  // namespace

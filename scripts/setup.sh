@@ -18,6 +18,7 @@ TEST_PKGS=(
   swtpm swtpm-tools tpm2-tools      # a real TPM 2.0 for the runtime's --tee tpm tests
   nodejs npm                        # @sigstore/verify (tests/interop, npm ci below)
   python3-securesystemslib          # an independent DSSE verifier (tests/interop)
+  python3-jsonschema                # CycloneDX / SPDX schema validation of arca audit --export (tests/interop)
 )
 
 BENCH_PKGS=(

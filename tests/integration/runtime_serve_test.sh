@@ -48,7 +48,9 @@ export HOME=$W/ent; mkdir -p "$HOME"
 # The broker.
 "$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$W/kb" >/dev/null || fail "register"
 KP=$(free_port)
-"$KB" serve --data "$W/kb" --listen "127.0.0.1:$KP" --allow-sim 2>"$W/kb.log" & PIDS+=($!)
+"$REG" token create --namespace acme --scope push --label keybroker --data "$W/var" 2>/dev/null | tail -1 >"$W/kb-token"
+"$KB" serve --data "$W/kb" --listen "127.0.0.1:$KP" --allow-sim --registry "http://127.0.0.1:$RP" \
+  --registry-token-file "$W/kb-token" 2>"$W/kb.log" & PIDS+=($!)
 wait_port "$KP" || fail "broker did not start"
 
 # Policy dry run on evidence the runtime makes.
@@ -93,6 +95,14 @@ if "$ARCA" connect "https://127.0.0.1:$SP" --policy "$W/policy.json" /sha256 >/d
   fail "arca connect trusted simulated evidence without --allow-sim"
 fi
 kill "$RT_PID"; wait "$RT_PID" 2>/dev/null || true
+# The release is in the registry's transparency log, for the right version and measurement.
+"$ARCA" audit "127.0.0.1:$RP/acme/med" --json >"$W/audit.json" 2>"$W/audit.log" || fail "arca audit"
+python3 - "$W/audit.json" "$M" <<'PY' || fail "the key release is not in the registry's log: $(head -c 600 "$W/audit.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+rel = d["keyReleases"]
+assert len(rel) == 1 and sys.argv[2] in json.dumps(rel[0]), rel
+PY
 # The checker finds a planted 70-byte piece of the model at an odd offset (so a pass means something).
 python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(b"xyz"+d[5000000:5000070])' \
   "$W/model/model.safetensors" "$W/tmp/planted"
@@ -102,6 +112,18 @@ rm "$W/tmp/planted"
 DATA_FROM=$(python3 -c 'import struct,sys; print(8 + struct.unpack("<Q", open(sys.argv[1],"rb").read(8))[0])' "$W/model/model.safetensors")
 "$LEAK_CHECK" "$W/model/model.safetensors" --from "$DATA_FROM" "$W/store" "$W/kb" "$W/tmp" "$W/ent" "$W/var" /tmp /dev/shm \
   --exclude "$W/model" --newer-than "$W/start" >"$W/leak.log" || fail "plaintext found on disk: $(head -3 "$W/leak.log")"
+
+# A broker whose registry log cannot record the release releases nothing.
+KP3=$(free_port)
+"$KB" serve --data "$W/kb" --listen "127.0.0.1:$KP3" --allow-sim --registry "http://127.0.0.1:1" \
+  --registry-token-file "$W/kb-token" 2>"$W/kb3.log" & PIDS+=($!)
+wait_port "$KP3" || fail "third broker"
+set +e
+timeout 60 "$RT" serve "acme/med:1.0" --store "$W/store" --broker "http://127.0.0.1:$KP3" --tee sim-snp \
+  --engine "python3 $HERE/hash_engine.py {model} {port}" --listen "127.0.0.1:$(free_port)" 2>"$W/rt-nolog.log"; rc=$?
+set -e
+[[ $rc == 10 ]] || fail "an unlogged release: runtime exited $rc, expected 10 (unavailable)"
+grep -q "transparency log did not record" "$W/rt-nolog.log" || fail "the unlogged refusal does not say why"
 
 # A debuggable guest: no keys, the broker says why.
 SP2=$(free_port)
@@ -124,7 +146,7 @@ set -e
 grep -qE "policy clause (measurement|revoked)" "$W/rt-revoked.log" || fail "the revocation refusal does not name the clause"
 (echo >/dev/tcp/127.0.0.1/$SP2) 2>/dev/null && fail "something listens after a refusal"
 released=$("$KB" releases --data "$W/kb" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(r["released"] for r in d), len(d))')
-[[ $released == "1 3" ]] || fail "release log: expected 1 release of 3 requests, got '$released'"
+[[ $released == "1 7" ]] || fail "release log: expected 1 release of 7 requests (4 unlogged attempts), got '$released'"
 
 # A broker without --allow-sim refuses simulated evidence.
 KP2=$(free_port)
