@@ -10,10 +10,11 @@
 #     same engine's answer on the plaintext model file, for two requests;
 #   - while serving, the engine's {model} fd is a memfd, and no mapping or open
 #     fd of the runtime or the engine names a file that holds plaintext;
+#   - the engine wrote no onnxruntime telemetry to disk (HOME, TMPDIR, /tmp);
 #   - a guest that reports itself debuggable gets no keys (the debug clause);
 #   - a policy that does not list the runtime's measurement releases no keys:
-#     the runtime exits non-zero naming the measurement clause, and nothing
-#     ever listens on its port;
+#     the runtime exits non-zero naming the measurement clause, never starts
+#     the engine, and nothing ever listens on its port;
 #   - afterwards no file under the test's directories, its HOME and TMPDIR,
 #     or (written during the run) /tmp and the caller's HOME holds any 64-byte
 #     window of the model (plaintext_scan.py says how that is exact).
@@ -149,7 +150,7 @@ cmp -s "$W/got2" "$W/lab/ref2" || fail "the sealed model answered the audio requ
 # While serving: where the model lives in the runtime and the engine.
 ENG=""
 for p in $(descendants "$RTPID"); do
-  tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q "onnx_engine.js" && ENG=$p
+  if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q "onnx_engine.js"; then ENG=$p; fi
 done
 [[ -n $ENG ]] || fail "no onnx_engine.js process below arca-runtime ($RTPID)"
 model_arg=$(tr '\0' '\n' </proc/"$ENG"/cmdline | sed -n 3p)
@@ -161,9 +162,12 @@ kill "$RTPID"; wait "$RTPID" 2>/dev/null || true
 kill -0 "$ENG" 2>/dev/null && fail "the engine ($ENG) outlived arca-runtime"
 
 refused() { # refused NAME LOG PORT CLAUSE OUT: the runtime exits non-zero by itself, names CLAUSE, never listens
-  local name=$1 log=$2 port=$3 clause=$4 out=$5 i listened=0 rc=0
+  local name=$1 log=$2 port=$3 clause=$4 out=$5 i listened=0 engine=0 rc=0 p
   for ((i = 0; i < 1200; i++)); do
-    (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && listened=1
+    if (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then listened=1; fi
+    for p in $(descendants "$RTPID"); do
+      if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q "onnx_engine.js"; then engine=1; fi
+    done
     kill -0 "$RTPID" 2>/dev/null || break
     sleep 0.05
   done
@@ -171,6 +175,7 @@ refused() { # refused NAME LOG PORT CLAUSE OUT: the runtime exits non-zero by it
   wait "$RTPID" || rc=$?
   ((rc != 0)) || fail "$name: arca-runtime exited 0"
   ((listened == 0)) || fail "$name: something listened on the runtime's port $port"
+  ((engine == 0)) || fail "$name: arca-runtime started the engine without keys"
   grep -qi "$clause" "$log" || fail "$name: the runtime's message does not name the $clause clause: $(tail -3 "$log")"
   echo "$name: exit $rc, $(grep -i "$clause" "$log" | head -1 | cut -c1-160)" >"$out"
 }
@@ -194,6 +199,12 @@ refused "measurement not allowed" "$W/rt-nomeas.log" "$NP" measurement "$W/nomea
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 PIDS=()
+# onnxruntime left to itself writes telemetry naming the model under
+# $HOME/.cache/Microsoft/DeveloperTools/.onnxruntime and /tmp/mat-debug-PID.log:
+# the runtime must start engines with telemetry off or a private HOME and TMPDIR.
+telemetry=$( { find "$HOME" "$TMPDIR" "$CALLER_HOME/.cache/Microsoft" -path '*/.onnxruntime/*' -newer "$W/start" 2>/dev/null || true
+  find /tmp "$W" -maxdepth 3 -name "mat-debug-$ENG.log" 2>/dev/null || true; } | head -3)
+[[ -z $telemetry ]] || fail "the engine arca-runtime started wrote onnxruntime telemetry to disk: $telemetry"
 python3 "$SCAN" files "$PLAIN" --exclude "$W/lab" --exclude "$W/lab/*" "$W" >"$W/scan-w.txt" ||
   fail "plaintext in the test's directories: $(cat "$W/scan-w.txt")"
 python3 "$SCAN" files "$PLAIN" --since "$W/start" --exclude '/tmp/arca-onnx-e2e.*/lab' --exclude '/tmp/arca-onnx-e2e.*/lab/*' \
