@@ -16,7 +16,7 @@ TEST_PKGS=(
   skopeo docker-registry zstd       # real OCI tools for interop tests
   softhsm2                          # a real PKCS#11 token for signer tests
   swtpm swtpm-tools tpm2-tools      # a real TPM 2.0 for the runtime's --tee tpm tests
-  nodejs npm                        # @sigstore/verify (tests/interop, npm ci below)
+  nodejs npm                        # @sigstore/verify, onnxruntime-node + the Silero VAD model (tests/interop, npm ci below)
   python3-securesystemslib          # an independent DSSE verifier (tests/interop)
   python3-jsonschema                # CycloneDX / SPDX schema validation of arca audit --export (tests/interop)
 )

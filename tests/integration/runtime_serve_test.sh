@@ -6,9 +6,10 @@
 # Then the refusals: a debuggable guest, a measurement the policy does not
 # list, a broker without --allow-sim, a policy test dry run; and no
 # plaintext on disk, the model mapped only as memfd/anonymous memory.
-#   runtime_serve_test.sh ARCA ARCA_REGISTRY ARCA_KEYBROKER ARCA_RUNTIME MAKE_MODEL LEAK_CHECK
+#   runtime_serve_test.sh ARCA ARCA_REGISTRY ARCA_KEYBROKER ARCA_RUNTIME MAKE_MODEL
 set -euo pipefail
-ARCA=$1; REG=$2; KB=$3; RT=$4; MAKE_MODEL=$5; LEAK_CHECK=$6
+ARCA=$1; REG=$2; KB=$3; RT=$4; MAKE_MODEL=$5
+SCAN=$(cd "$(dirname "$0")" && pwd)/plaintext_scan.py
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/arca-serve-test.XXXXXX)
 PIDS=()
@@ -21,7 +22,7 @@ wait_port() { for _ in $(seq $((${2:-20} * 10))); do (echo >/dev/tcp/127.0.0.1/$
 export HOME=$W/lab TMPDIR=$W/tmp; mkdir -p "$HOME" "$TMPDIR"; touch "$W/start"
 
 # The lab: a model, keys, a signed package, a policy allowing this runtime.
-"$MAKE_MODEL" "$W/model" --mib 12 --seed 31 >/dev/null
+"$MAKE_MODEL" "$W/model" --mib 3 --seed 31 >/dev/null
 "$ARCA" key new -o "$W/a.key" >/dev/null && "$ARCA" key pub "$W/a.key" >"$W/a.pub"
 "$ARCA" root init acme --key "$W/a.pub" --threshold 1 --sign "$W/a.key" -o "$W/root.json" >/dev/null
 "$ARCA" lineage-key new -o "$W/lk" >/dev/null
@@ -82,14 +83,8 @@ ENGINE_PID=$(pgrep -P "$RT_PID" -f hash_engine.py | head -1)
 [[ -n $ENGINE_PID ]] || fail "no engine process under the runtime"
 grep -qE '/memfd:' "/proc/$RT_PID/maps" || fail "the runtime does not map the model from a memfd"
 ls -l "/proc/$ENGINE_PID/fd" | grep -q 'memfd:' || fail "the engine was not handed the model as a memfd"
-for pid in "$RT_PID" "$ENGINE_PID"; do
-  if grep -E "$W|/tmp/|/dev/shm/" "/proc/$pid/maps" >"$W/maps.txt"; then
-    fail "process $pid maps a file under the test or temp directories: $(head -2 "$W/maps.txt")"
-  fi
-  if ls -l "/proc/$pid/fd" | grep -E "$W/(model|store)" >"$W/fds.txt"; then
-    fail "process $pid holds a file of the model or store open: $(head -2 "$W/fds.txt")"
-  fi
-done
+python3 "$SCAN" maps "$W/model/model.safetensors" "$RT_PID" "$ENGINE_PID" >"$W/maps.txt" \
+  || fail "plaintext mapped or held open from a file: $(cat "$W/maps.txt")"
 # Without --allow-sim in connect, the same endpoint is refused before any request.
 if "$ARCA" connect "https://127.0.0.1:$SP" --policy "$W/policy.json" /sha256 >/dev/null 2>&1; then
   fail "arca connect trusted simulated evidence without --allow-sim"
@@ -103,15 +98,15 @@ d = json.load(open(sys.argv[1]))
 rel = d["keyReleases"]
 assert len(rel) == 1 and sys.argv[2] in json.dumps(rel[0]), rel
 PY
-# The checker finds a planted 70-byte piece of the model at an odd offset (so a pass means something).
-python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(b"xyz"+d[5000000:5000070])' \
+# The scanner finds a planted 70-byte piece of the model at an odd offset (so a pass means something).
+python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(b"xyz"+d[2000001:2000071])' \
   "$W/model/model.safetensors" "$W/tmp/planted"
-"$LEAK_CHECK" "$W/model/model.safetensors" "$W/tmp" >/dev/null && fail "the leak checker missed a planted piece of plaintext"
+python3 "$SCAN" files "$W/model/model.safetensors" "$W/tmp" >/dev/null && fail "plaintext_scan.py missed a planted piece of plaintext"
 rm "$W/tmp/planted"
 # Tensor bytes only: every model of this shape has the same safetensors header.
 DATA_FROM=$(python3 -c 'import struct,sys; print(8 + struct.unpack("<Q", open(sys.argv[1],"rb").read(8))[0])' "$W/model/model.safetensors")
-"$LEAK_CHECK" "$W/model/model.safetensors" --from "$DATA_FROM" "$W/store" "$W/kb" "$W/tmp" "$W/ent" "$W/var" /tmp /dev/shm \
-  --exclude "$W/model" --newer-than "$W/start" >"$W/leak.log" || fail "plaintext found on disk: $(head -3 "$W/leak.log")"
+python3 "$SCAN" files "$W/model/model.safetensors" --from "$DATA_FROM" --exclude "$W/model" --since "$W/start" \
+  "$W/store" "$W/kb" "$W/tmp" "$W/ent" "$W/var" "$W/pkg" /tmp /dev/shm >"$W/leak.log" || fail "plaintext found on disk: $(cat "$W/leak.log")"
 
 # A broker whose registry log cannot record the release releases nothing.
 KP3=$(free_port)
