@@ -1502,3 +1502,45 @@ TEST_F(PackageTest, AttachmentLayerOverTheLimitIsRefused) {
 
 }  // namespace
 }  // namespace arca::format
+
+namespace arca::format {
+namespace {
+
+// A runtime opening a delta version holds only what a broker released for
+// it: ChunkIdsToRelease's keys. Those suffice (bases included); the files'
+// own chunk keys alone do not, and the refusal names a missing key.
+TEST_F(OpenToSinkTest, DeltaVersionOpensWithExactlyTheReleasedKeys) {
+  std::string v1 = SealNew("v1");
+  WriteDenseFineTune(model_, 1);
+  options_.version = "1.1";
+  options_.parent = PackageRef{v1, ""};
+  std::string v2 = SealNew("v2");
+  ASSERT_GT(report_.chunks_delta, 0u);
+  const Manifest& m = report_.manifest;
+  std::map<ChunkId, SecretBytes> released;
+  for (const auto& id : ChunkIdsToRelease(m)) released.emplace(id, key_.ChunkKey(id));
+  auto from = [](const std::map<ChunkId, SecretBytes>& keys) {
+    return [&keys](const ChunkId& id) -> Result<SecretBytes> {
+      auto it = keys.find(id);
+      if (it == keys.end()) return NotFoundError("not released");
+      return it->second.Clone();
+    };
+  };
+  MemorySink sink;
+  ASSERT_THAT(OpenSink(v2, from(released), sink), IsOk());
+  ASSERT_THAT(OpenTo(v2, out_, key_), IsOk());
+  for (const auto& [path, entry] : Tree(out_)) {
+    if (!entry.is_dir) EXPECT_EQ(sink.files[path], entry.content) << path;
+  }
+  std::map<ChunkId, SecretBytes> own;
+  for (const auto& f : m.files) {
+    for (auto c : f.chunks) own.emplace(m.chunks[c].id, key_.ChunkKey(m.chunks[c].id));
+  }
+  ASSERT_LT(own.size(), released.size());
+  MemorySink partial;
+  EXPECT_THAT(OpenSink(v2, from(own), partial), HasCodeAndMessage(StatusCode::kNotFound, "no key"));
+  EXPECT_EQ(partial.aborts, 1);
+}
+
+}  // namespace
+}  // namespace arca::format
