@@ -5,7 +5,8 @@
 #      p50/p99/max over N exchanges against a real `arca-keybroker serve
 #      --allow-sim` on 127.0.0.1 (bench/key_release_bench.cc), split into
 #      challenge, evidence collection, the broker's release call and the HPKE
-#      open, beside GET /healthz (one loopback HTTP request);
+#      open, beside GET /healthz (one loopback HTTP request); then the same
+#      against a second broker whose database is on tmpfs;
 #   2. secure cold load of the same sealed model from the local store into
 #      sealed memfds: key release + decrypt + verify
 #      (`runtime_load_bench PKG --broker URL`, best of --runs), beside `cat`
@@ -13,20 +14,23 @@
 #      `arca-runtime serve` of the same package, reading its "decrypted and
 #      verified ... MB/s" line and the wall time from its start to that line.
 #
-#   bench/runtime_bench.sh [--mib 1024] [--n 200] [--runs 3] [--dir DIR] [--build DIR]
+#   bench/runtime_bench.sh [--mib 1024] [--n 200] [--runs 3] [--dir DIR] [--kb-dir DIR] [--build DIR]
 #
 # --mib 4096 is the issue's 4 GiB model (1 GiB by default: a run stays near
 # three minutes on the shared 2-core VM). --dir defaults to /dev/shm (tmpfs),
 # as format_bench.sh: the store's bytes are in memory, as they are in the page
 # cache of a host that just pulled them; a load from a cold disk adds the
-# disk's read time.
+# disk's read time. --kb-dir is where the broker's database lives, default
+# /tmp (this VM's disk): the broker records every release with
+# synchronous=FULL before answering, so its fsyncs are part of the round trip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MIB=1024; N=200; RUNS=3; DIR=/dev/shm; BUILD=build
+MIB=1024; N=200; RUNS=3; DIR=/dev/shm; KBDIR=/tmp; BUILD=build
 while (($#)); do
   case $1 in
     --mib) MIB=$2; shift 2 ;; --n) N=$2; shift 2 ;; --runs) RUNS=$2; shift 2 ;;
-    --dir) DIR=$2; shift 2 ;; --build) BUILD=$2; shift 2 ;; *) sed -n '2,22p' "$0"; exit 2 ;;
+    --dir) DIR=$2; shift 2 ;; --kb-dir) KBDIR=$2; shift 2 ;; --build) BUILD=$2; shift 2 ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARCA_BENCH=ON >/dev/null
@@ -34,9 +38,9 @@ cmake --build "$BUILD" -j2 --target arca arca-keybroker arca-runtime arca-make-m
 ARCA=$(realpath "$BUILD/client/arca"); KB=$(realpath "$BUILD/registry-server/arca-keybroker")
 RT=$(realpath "$BUILD/runtime/arca-runtime"); KRB=$(realpath "$BUILD/bench/key_release_bench")
 LOAD=$(realpath "$BUILD/bench/runtime_load_bench")
-W=$(mktemp -d "$DIR/arca-rtbench.XXXXXX")
+W=$(mktemp -d "$DIR/arca-rtbench.XXXXXX"); KBD=$(mktemp -d "$KBDIR/arca-rtbench-kb.XXXXXX")
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$W"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$W" "$KBD"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
@@ -59,10 +63,16 @@ for m in "$("$RT" measurement --tee sim-snp)" "$(sha384sum "$KRB" | cut -c1-96)"
 done
 "$ARCA" policy sign "$W/policy.json" --key "$W/a.key" >/dev/null
 "$ARCA" policy attach "$W/pkg" "$W/policy.json" >/dev/null
-"$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$W/kb" >/dev/null
+"$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$KBD" >/dev/null
 KP=$(free_port)
-"$KB" serve --data "$W/kb" --listen "127.0.0.1:$KP" --allow-sim 2>"$W/kb.log" & PIDS+=($!)
+"$KB" serve --data "$KBD" --listen "127.0.0.1:$KP" --allow-sim 2>"$W/kb.log" & PIDS+=($!)
 wait_port "$KP" || { cat "$W/kb.log"; exit 1; }
+# A second broker with its database in memory (tmpfs): the difference is
+# what the release log's fsyncs cost.
+"$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$W/kb-mem" >/dev/null
+KP2=$(free_port)
+"$KB" serve --data "$W/kb-mem" --listen "127.0.0.1:$KP2" --allow-sim 2>"$W/kb-mem.log" & PIDS+=($!)
+wait_port "$KP2" || { cat "$W/kb-mem.log"; exit 1; }
 PACKS=$(python3 - "$W/pkg" <<'PY'
 import json, os, sys
 # The pack blobs: every layer of the image manifest bigger than 64 KiB
@@ -78,6 +88,8 @@ REF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests
 echo "== 1. key release: $N exchanges (load average $(load_avg))" >&2
 LA1=$(load_avg)
 "$KRB" "http://127.0.0.1:$KP" "$W/pkg" "$N" >"$W/krb.out"
+LA1B=$(load_avg)
+"$KRB" "http://127.0.0.1:$KP2" "$W/pkg" "$N" >"$W/krb-mem.out"
 
 echo "== 2. cold load, best of $RUNS, alternating with cat and openssl (load average $(load_avg))" >&2
 LA2=$(load_avg)
@@ -124,8 +136,10 @@ SERVE_RATE=$(sed -E 's/.*\(([0-9]+) MB\/s\).*/\1/' <<<"$SERVE_LINE")
 echo
 echo "runtime bench: $(python3 -c "print(f'{$PLAIN/2**30:.2f}')") GiB model (bf16 N(0,0.02)), $(python3 -c "print(f'{$STORED/2**30:.2f}')") GiB of packs in $DIR, $(nproc) cores, $(date -u '+%F %H:%M UTC'), commit $(git rev-parse --short HEAD)"
 echo
-echo "1. key release round trip, sim-snp, loopback (load average $LA1)"
+echo "1. key release round trip, sim-snp, loopback, broker database in $KBDIR (load average $LA1)"
 cat "$W/krb.out"
+echo "the same against a broker whose database is on tmpfs (no fsync cost; load average $LA1B):"
+tail -n +2 "$W/krb-mem.out"
 echo "target: round trip p99 < 20 ms"
 echo
 echo "2. secure cold load, best of $RUNS (load average $LA2)"
