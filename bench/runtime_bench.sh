@@ -65,13 +65,13 @@ done
 "$ARCA" policy attach "$W/pkg" "$W/policy.json" >/dev/null
 "$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$KBD" >/dev/null
 KP=$(free_port)
-"$KB" serve --data "$KBD" --listen "127.0.0.1:$KP" --allow-sim 2>"$W/kb.log" & PIDS+=($!)
+"$KB" serve --data "$KBD" --listen "127.0.0.1:$KP" --allow-sim 2>"$W/kb.log" & KB1=$!; PIDS+=($KB1)
 wait_port "$KP" || { cat "$W/kb.log"; exit 1; }
 # A second broker with its database in memory (tmpfs): the difference is
 # what the release log's fsyncs cost.
 "$KB" register "$W/pkg" --lineage-key "$W/lk" --root "$W/root.json" --data "$W/kb-mem" >/dev/null
 KP2=$(free_port)
-"$KB" serve --data "$W/kb-mem" --listen "127.0.0.1:$KP2" --allow-sim 2>"$W/kb-mem.log" & PIDS+=($!)
+"$KB" serve --data "$W/kb-mem" --listen "127.0.0.1:$KP2" --allow-sim 2>"$W/kb-mem.log" & KB2=$!; PIDS+=($KB2)
 wait_port "$KP2" || { cat "$W/kb-mem.log"; exit 1; }
 PACKS=$(python3 - "$W/pkg" <<'PY'
 import json, os, sys
@@ -86,10 +86,16 @@ STORED=$(du -cb $PACKS | tail -1 | cut -f1)
 REF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"])' "$W/pkg/index.json")
 
 echo "== 1. key release: $N exchanges (load average $(load_avg))" >&2
-LA1=$(load_avg)
+# broker_cpu PID: its user+sys CPU seconds so far (/proc/PID/stat fields 14, 15).
+broker_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# Each iteration of key_release_bench makes two exchanges (and one /healthz).
+per_exchange_ms() { python3 -c "print(f'{($2 - $1) * 1e3 / (2 * $N):.2f}')"; }
+LA1=$(load_avg); C0=$(broker_cpu "$KB1")
 "$KRB" "http://127.0.0.1:$KP" "$W/pkg" "$N" >"$W/krb.out"
-LA1B=$(load_avg)
+KBCPU1=$(per_exchange_ms "$C0" "$(broker_cpu "$KB1")")
+LA1B=$(load_avg); C0=$(broker_cpu "$KB2")
 "$KRB" "http://127.0.0.1:$KP2" "$W/pkg" "$N" >"$W/krb-mem.out"
+KBCPU2=$(per_exchange_ms "$C0" "$(broker_cpu "$KB2")")
 
 echo "== 2. cold load, best of $RUNS, alternating with cat and openssl (load average $(load_avg))" >&2
 LA2=$(load_avg)
@@ -138,8 +144,10 @@ echo "runtime bench: $(python3 -c "print(f'{$PLAIN/2**30:.2f}')") GiB model (bf1
 echo
 echo "1. key release round trip, sim-snp, loopback, broker database in $KBDIR (load average $LA1)"
 cat "$W/krb.out"
+echo "broker CPU time per exchange (challenge + release, mean): $KBCPU1 ms"
 echo "the same against a broker whose database is on tmpfs (no fsync cost; load average $LA1B):"
 tail -n +2 "$W/krb-mem.out"
+echo "broker CPU time per exchange (challenge + release, mean): $KBCPU2 ms"
 echo "target: round trip p99 < 20 ms"
 echo
 echo "2. secure cold load, best of $RUNS (load average $LA2)"
