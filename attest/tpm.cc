@@ -121,6 +121,63 @@ Result<TpmsAttest> ParseTpmsAttest(ByteSpan d) {
   return a;
 }
 
+Result<TpmEccPublic> ParseTpm2bPublic(ByteSpan d) {
+  if (d.size() > kMaxTpmPublicBytes) {
+    return ResourceExhaustedError("TPM2B_PUBLIC: " + std::to_string(d.size()) + " bytes exceeds " +
+                                  std::to_string(kMaxTpmPublicBytes));
+  }
+  BeReader r(d, "TPM2B_PUBLIC");
+  constexpr std::uint16_t kAlgNull = 0x0010;
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t size, r.Uint(2, "size"));
+  if (size != r.remaining()) {
+    return InvalidArgumentError("TPM2B_PUBLIC: size says " + std::to_string(size) + " bytes, " +
+                                std::to_string(r.remaining()) + " follow");
+  }
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t type, r.Uint(2, "type"));
+  if (type != 0x0023) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "TPM2B_PUBLIC: type expected 0023 (TPM_ALG_ECC), got %04x", unsigned(type));
+    return InvalidArgumentError(buf);
+  }
+  TpmEccPublic p;
+  auto u16 = [&](const char* field, std::uint16_t* out) -> Status {
+    ARCA_ASSIGN_OR_RETURN(std::uint64_t v, r.Uint(2, field));
+    *out = std::uint16_t(v);
+    return Status::Ok();
+  };
+  ARCA_RETURN_IF_ERROR(u16("nameAlg", &p.name_alg));
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t attributes, r.Uint(4, "objectAttributes"));
+  p.attributes = std::uint32_t(attributes);
+  ARCA_ASSIGN_OR_RETURN(p.auth_policy, r.Sized("authPolicy", 64));
+  ARCA_RETURN_IF_ERROR(u16("symmetric.algorithm", &p.symmetric));
+  if (p.symmetric != kAlgNull) {
+    std::uint16_t bits = 0, mode = 0;
+    ARCA_RETURN_IF_ERROR(u16("symmetric.keyBits", &bits));
+    ARCA_RETURN_IF_ERROR(u16("symmetric.mode", &mode));
+  }
+  ARCA_RETURN_IF_ERROR(u16("scheme.scheme", &p.scheme));
+  if (p.scheme != kAlgNull) {
+    ARCA_RETURN_IF_ERROR(u16("scheme.hashAlg", &p.scheme_hash));
+    if (p.scheme == 0x001a) {  // TPM_ALG_ECDAA: TPMS_SCHEME_ECDAA has a count too
+      std::uint16_t count = 0;
+      ARCA_RETURN_IF_ERROR(u16("scheme.count", &count));
+    }
+  }
+  ARCA_RETURN_IF_ERROR(u16("curveID", &p.curve));
+  ARCA_RETURN_IF_ERROR(u16("kdf.scheme", &p.kdf));
+  if (p.kdf != kAlgNull) {
+    std::uint16_t hash = 0;
+    ARCA_RETURN_IF_ERROR(u16("kdf.hashAlg", &hash));
+  }
+  ARCA_ASSIGN_OR_RETURN(p.x, r.Sized("unique.x", 66));
+  ARCA_ASSIGN_OR_RETURN(p.y, r.Sized("unique.y", 66));
+  if (!r.done()) {
+    return InvalidArgumentError("TPM2B_PUBLIC: " + std::to_string(r.remaining()) + " trailing bytes after unique at offset " +
+                                std::to_string(r.pos()));
+  }
+  return p;
+}
+
 void VerifyTpmQuote(const TpmQuote& q, EVP_PKEY* ak, const std::string& ak_anchor, Verdict* v) {
   auto parsed = ParseTpmsAttest(q.message);
   if (!parsed.ok()) {

@@ -53,6 +53,39 @@ struct TpmsAttest {
 // kMaxTpmsAttestBytes.
 Result<TpmsAttest> ParseTpmsAttest(ByteSpan data);
 
+// kMaxTpmPublicBytes bounds a TPM2B_PUBLIC (ResourceExhausted above).
+inline constexpr std::size_t kMaxTpmPublicBytes = 1024;
+
+// TPMA_OBJECT bits (Part 2 §8.3.2) an attestation key is judged by.
+inline constexpr std::uint32_t kTpmaFixedTpm = 0x00000002;
+inline constexpr std::uint32_t kTpmaFixedParent = 0x00000010;
+inline constexpr std::uint32_t kTpmaSensitiveDataOrigin = 0x00000020;
+inline constexpr std::uint32_t kTpmaUserWithAuth = 0x00000040;
+inline constexpr std::uint32_t kTpmaRestricted = 0x00010000;
+inline constexpr std::uint32_t kTpmaDecrypt = 0x00020000;
+inline constexpr std::uint32_t kTpmaSign = 0x00040000;
+
+// TpmEccPublic is a parsed TPM2B_PUBLIC of an ECC key (Part 2 §12.2.4
+// TPMT_PUBLIC, §12.2.3.6 TPMS_ECC_PARMS, §11.2.5.2 TPMS_ECC_POINT).
+struct TpmEccPublic {
+  std::uint16_t name_alg = 0;
+  std::uint32_t attributes = 0;  // TPMA_OBJECT
+  Bytes auth_policy;
+  std::uint16_t symmetric = 0;    // TPM_ALG_NULL (0x0010) for a signing key
+  std::uint16_t scheme = 0;       // TPM_ALG_ECDSA 0x0018, ...
+  std::uint16_t scheme_hash = 0;  // for a scheme other than TPM_ALG_NULL
+  std::uint16_t curve = 0;        // TPM_ECC_NIST_P256 0x0003, ...
+  std::uint16_t kdf = 0;
+  Bytes x, y;
+};
+
+// ParseTpm2bPublic parses a marshalled TPM2B_PUBLIC (as tpm2_readpublic -f
+// tss writes it) strictly: the outer size equals the rest, every TPM2B within
+// bounds, no trailing bytes. Only ECC keys (type 0x0023): InvalidArgument
+// naming the type for others, and naming field and offset for malformed
+// input; ResourceExhausted above kMaxTpmPublicBytes.
+Result<TpmEccPublic> ParseTpm2bPublic(ByteSpan data);
+
 // TpmQuote is what a TPM returns for TPM2_Quote plus the PCR values read.
 struct TpmQuote {
   Bytes message;            // marshalled TPMS_ATTEST

@@ -356,5 +356,52 @@ TEST(TpmAkCertificate, RootsDirectoryTpmSubdirectoryHoldsTpmRoots) {
   EXPECT_FALSE(akcert::Verify(f.Bundle(f.ak_cert.get()), *flat).ok());
 }
 
+// A TPM2B_PUBLIC as `tpm2_readpublic -f tss` wrote it for an AK made by
+// `tpm2_createak -G ecc -g sha256 -s ecdsa` on swtpm 0.7 (tpm2-tools 5.4);
+// layout per TPM 2.0 Part 2 §12.2.5 TPM2B_PUBLIC.
+Bytes SwtpmAkPublic() {
+  return *HexDecode("00580023000b00050072000000100018000b000300100020ff666d2b27fd307a601b285008a1cb1310fe53c180a80d890970795ac4bfd7b500201b056938397aae1d252ff8397598b721c87900d566b02b13b17013cb5dcbbf4b");
+}
+
+TEST(Tpm2bPublic, ParsesAnEcdsaP256AttestationKey) {
+  auto p = ParseTpm2bPublic(SwtpmAkPublic());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->name_alg, 0x000b);
+  EXPECT_EQ(p->attributes, 0x00050072u);  // fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign
+  EXPECT_EQ(p->symmetric, 0x0010);
+  EXPECT_EQ(p->scheme, 0x0018);
+  EXPECT_EQ(p->scheme_hash, 0x000b);
+  EXPECT_EQ(p->curve, 0x0003);
+  EXPECT_EQ(p->kdf, 0x0010);
+  EXPECT_EQ(HexEncode(p->x), "ff666d2b27fd307a601b285008a1cb1310fe53c180a80d890970795ac4bfd7b5");
+  EXPECT_EQ(HexEncode(p->y), "1b056938397aae1d252ff8397598b721c87900d566b02b13b17013cb5dcbbf4b");
+}
+
+TEST(Tpm2bPublic, EveryTruncationIsRefused) {
+  Bytes b = SwtpmAkPublic();
+  for (std::size_t n = 0; n < b.size(); ++n) {
+    EXPECT_THAT(ParseTpm2bPublic(ByteSpan(b).first(n)).status(), HasCode(StatusCode::kInvalidArgument)) << n;
+  }
+}
+
+TEST(Tpm2bPublic, TrailingByteAndWrongSizeRefused) {
+  Bytes b = SwtpmAkPublic();
+  b.push_back(0);
+  EXPECT_THAT(ParseTpm2bPublic(b).status(), HasCodeAndMessage(StatusCode::kInvalidArgument, "size says"));
+  b[1] += 1;  // the outer size now covers the extra byte
+  EXPECT_THAT(ParseTpm2bPublic(b).status(), HasCodeAndMessage(StatusCode::kInvalidArgument, "trailing"));
+}
+
+TEST(Tpm2bPublic, RsaKeyRefusedNamingTheType) {
+  Bytes b = SwtpmAkPublic();
+  b[3] = 0x01;  // TPM_ALG_RSA
+  EXPECT_THAT(ParseTpm2bPublic(b).status(), HasCodeAndMessage(StatusCode::kInvalidArgument, "got 0001"));
+}
+
+TEST(Tpm2bPublic, OversizedRefused) {
+  Bytes b(kMaxTpmPublicBytes + 1);
+  EXPECT_THAT(ParseTpm2bPublic(b).status(), HasCode(StatusCode::kResourceExhausted));
+}
+
 }  // namespace
 }  // namespace arca::attest

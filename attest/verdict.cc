@@ -5,56 +5,6 @@
 
 namespace arca::attest {
 
-Result<UnixSeconds> ParseRfc3339(std::string_view s, std::string_view what) {
-  auto bad = [&] {
-    return InvalidArgumentError(std::string(what) + ": expected RFC 3339 UTC time like 2025-06-01T00:00:00Z, got \"" +
-                                std::string(s.substr(0, 40)) + "\"");
-  };
-  if (s.size() < 20) return bad();
-  auto digits = [&](std::size_t pos, std::size_t n, int* out) {
-    int v = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int y, mo, d, h, mi, se;
-  if (!digits(0, 4, &y) || s[4] != '-' || !digits(5, 2, &mo) || s[7] != '-' || !digits(8, 2, &d) ||
-      (s[10] != 'T' && s[10] != 't') || !digits(11, 2, &h) || s[13] != ':' || !digits(14, 2, &mi) || s[16] != ':' ||
-      !digits(17, 2, &se)) {
-    return bad();
-  }
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return bad();
-  }
-  std::string_view zone = s.substr(pos);
-  if (zone != "Z" && zone != "z" && zone != "+00:00") return bad();
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return bad();
-  // Days from civil (Howard Hinnant's algorithm), no dependence on TZ.
-  int yy = y - (mo <= 2);
-  int era = (yy >= 0 ? yy : yy - 399) / 400;
-  unsigned yoe = unsigned(yy - era * 400);
-  unsigned doy = unsigned((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  std::int64_t days = std::int64_t(era) * 146097 + std::int64_t(doe) - 719468;
-  return days * 86400 + h * 3600 + mi * 60 + se;
-}
-
-std::string FormatRfc3339(UnixSeconds t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void Verdict::Pass(std::string name, std::string detail) {
   checks_.push_back({std::move(name), true, std::move(detail)});
 }

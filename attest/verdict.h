@@ -18,20 +18,16 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "base/time.h"
 
 namespace arca::attest {
 
-// UnixSeconds is a point in time as seconds since 1970-01-01T00:00:00Z.
-// Verifiers take it as an argument and never read the clock.
-using UnixSeconds = std::int64_t;
-
-// ParseRfc3339 accepts "YYYY-MM-DDTHH:MM:SSZ" with optional fractional
-// seconds (truncated) and a "Z" or "+00:00" zone. InvalidArgument otherwise,
-// naming `what`.
-Result<UnixSeconds> ParseRfc3339(std::string_view text, std::string_view what = "time");
-
-// FormatRfc3339 prints "YYYY-MM-DDTHH:MM:SSZ".
-std::string FormatRfc3339(UnixSeconds t);
+// Times are base/time.h's: UnixSeconds, and RFC 3339 parsing/formatting
+// with four-digit years and real calendar dates (one implementation).
+// Verifiers take the time as an argument and never read the clock.
+using arca::FormatRfc3339;
+using arca::ParseRfc3339;
+using arca::UnixSeconds;
 
 // Check is one named verification step ("snp.report.signature") and its
 // outcome; `detail` is what was seen (pass) or why it failed.

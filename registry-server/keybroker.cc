@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -19,6 +21,8 @@
 #include "base/secret_bytes.h"
 #include "base/sqlite_util.h"
 #include "signer/documents.h"
+#include "signer/key_source.h"
+#include "signer/pkcs11_aes.h"
 #include "signer/package_signing.h"
 #include "signer/verify.h"
 
@@ -32,7 +36,8 @@ const char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS lineages(
   lineage_id TEXT PRIMARY KEY,
   nonce BLOB NOT NULL,
-  wrapped BLOB NOT NULL);
+  wrapped BLOB NOT NULL,
+  master_kind TEXT NOT NULL DEFAULT 'file');
 CREATE TABLE IF NOT EXISTS packages(
   digest TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -124,6 +129,72 @@ Bytes WrapAad(std::string_view lineage_id) {
 
 std::string Abbrev(const std::string& s) { return s.size() > 19 ? s.substr(0, 19) + "…" : s; }
 
+// MasterKey wraps lineage PRKs: AES-256-GCM, 96-bit nonce, 16-byte tag,
+// AAD WrapAad(lineage id), whichever kind holds the key (§2).
+class MasterKey {
+ public:
+  virtual ~MasterKey() = default;
+  virtual std::string_view kind() const = 0;    // "file" or "pkcs11", as stored in lineages.master_kind
+  virtual std::string description() const = 0;  // for messages
+  virtual Status Seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext, std::span<std::uint8_t> out) = 0;
+  virtual Status Open(ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<std::uint8_t> out) = 0;
+};
+
+class FileMasterKey final : public MasterKey {
+ public:
+  FileMasterKey(SecretBytes key, std::string path) : key_(std::move(key)), path_(std::move(path)) {}
+  std::string_view kind() const override { return "file"; }
+  std::string description() const override { return "the master key file " + path_; }
+  Status Seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext, std::span<std::uint8_t> out) override {
+    return crypto::AesGcmSeal(key_.Expose(), nonce, aad, plaintext, out);
+  }
+  Status Open(ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<std::uint8_t> out) override {
+    return crypto::AesGcmOpen(key_.Expose(), nonce, aad, sealed, out);
+  }
+
+ private:
+  SecretBytes key_;
+  std::string path_;
+};
+
+class HsmMasterKey final : public MasterKey {
+ public:
+  explicit HsmMasterKey(std::unique_ptr<signer::Pkcs11AesKey> key) : key_(std::move(key)) {}
+  std::string_view kind() const override { return "pkcs11"; }
+  std::string description() const override { return "the PKCS#11 " + key_->description(); }
+  Status Seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext, std::span<std::uint8_t> out) override {
+    ARCA_ASSIGN_OR_RETURN(Bytes sealed, key_->GcmSeal(nonce, aad, plaintext));
+    if (sealed.size() != out.size()) return InternalError("PKCS#11 AES-GCM returned an unexpected length");
+    std::memcpy(out.data(), sealed.data(), sealed.size());
+    return Status::Ok();
+  }
+  Status Open(ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<std::uint8_t> out) override {
+    return key_->GcmOpen(nonce, aad, sealed, out);
+  }
+
+ private:
+  std::unique_ptr<signer::Pkcs11AesKey> key_;
+};
+
+Status OtherMasterKind(std::string_view lineage_id, std::string_view stored, const MasterKey& have) {
+  auto name = [](std::string_view kind) {
+    return kind == "pkcs11" ? std::string("a PKCS#11 master key (--master-key pkcs11:…)")
+                            : std::string("the master key file (DIR/master.key, no --master-key)");
+  };
+  return FailedPreconditionError("the lineage key of " + std::string(lineage_id) + " is wrapped under " +
+                                 name(stored) + ", but this broker was opened with " + have.description() +
+                                 "; open it with the kind of master key that registered the lineage");
+}
+
+// EnsureMasterKindColumn adds lineages.master_kind to databases made before
+// it existed (their lineages were all wrapped under master.key).
+Status EnsureMasterKindColumn(sqlite3* db) {
+  ARCA_ASSIGN_OR_RETURN(auto q, SqliteStmt::Prepare(db, "SELECT count(*) FROM pragma_table_info('lineages') WHERE name='master_kind'"));
+  ARCA_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row && q.Int(0) > 0) return Status::Ok();
+  return Exec(db, "ALTER TABLE lineages ADD COLUMN master_kind TEXT NOT NULL DEFAULT 'file'");
+}
+
 }  // namespace
 
 std::string PolicyDigestOf(ByteSpan envelope_bytes) {
@@ -133,17 +204,29 @@ std::string PolicyDigestOf(ByteSpan envelope_bytes) {
 struct KeyBroker::Impl {
   std::mutex mu;
   SqlitePtr db;
-  SecretBytes master;
+  std::unique_ptr<MasterKey> master;
 };
 
 KeyBroker::KeyBroker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 KeyBroker::~KeyBroker() = default;
 
-Result<std::unique_ptr<KeyBroker>> KeyBroker::Open(const std::string& data_dir) {
+Result<std::unique_ptr<KeyBroker>> KeyBroker::Open(const std::string& data_dir, const std::string& master_key) {
   if (data_dir.empty()) return InvalidArgumentError("--data DIR is required");
+  if (!master_key.empty() && !signer::IsPkcs11Uri(master_key)) {
+    return InvalidArgumentError("--master-key: expected a PKCS#11 URI (pkcs11:token=…;object=…); without it the "
+                                "broker uses DIR/master.key");
+  }
   if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("creating", data_dir, errno);
   auto impl = std::make_unique<Impl>();
-  ARCA_ASSIGN_OR_RETURN(impl->master, LoadOrCreateMasterKey(FileSystem::Default(), data_dir + "/master.key"));
+  if (master_key.empty()) {
+    const std::string path = data_dir + "/master.key";
+    ARCA_ASSIGN_OR_RETURN(SecretBytes key, LoadOrCreateMasterKey(FileSystem::Default(), path));
+    impl->master = std::make_unique<FileMasterKey>(std::move(key), path);
+  } else {
+    auto key = signer::OpenPkcs11AesKey(master_key);
+    if (!key.ok()) return key.status().WithContext("--master-key");
+    impl->master = std::make_unique<HsmMasterKey>(std::move(*key));
+  }
   std::string path = data_dir + "/keybroker.db";
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -152,6 +235,7 @@ Result<std::unique_ptr<KeyBroker>> KeyBroker::Open(const std::string& data_dir) 
   sqlite3_busy_timeout(raw, 15000);
   ARCA_RETURN_IF_ERROR(Exec(raw, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   ARCA_RETURN_IF_ERROR(Exec(raw, kSchema));
+  ARCA_RETURN_IF_ERROR(EnsureMasterKindColumn(raw));
   return std::unique_ptr<KeyBroker>(new KeyBroker(std::move(impl)));
 }
 
@@ -197,7 +281,7 @@ Result<RegisterReport> KeyBroker::Register(FileSystem& fs, const format::Package
   Bytes nonce(crypto::kAesGcmNonceSize);
   crypto::RandomBytes(nonce);
   Bytes wrapped(prk.size() + crypto::kAesGcmTagSize);
-  ARCA_RETURN_IF_ERROR(crypto::AesGcmSeal(impl_->master.Expose(), nonce, WrapAad(m.lineage_id), prk.Expose(), wrapped));
+  ARCA_RETURN_IF_ERROR(impl_->master->Seal(nonce, WrapAad(m.lineage_id), prk.Expose(), wrapped));
 
   std::lock_guard<std::mutex> lock(impl_->mu);
   sqlite3* db = impl_->db.get();
@@ -216,8 +300,13 @@ Result<RegisterReport> KeyBroker::Register(FileSystem& fs, const format::Package
       }
       report.replaced_policy = old_digest != report.policy_digest;
     }
-    ARCA_ASSIGN_OR_RETURN(auto l, SqliteStmt::Prepare(db, "INSERT OR IGNORE INTO lineages(lineage_id, nonce, wrapped) VALUES(?,?,?)"));
-    l.Bind(1, m.lineage_id).BindBlob(2, nonce).BindBlob(3, wrapped);
+    ARCA_ASSIGN_OR_RETURN(auto k, SqliteStmt::Prepare(db, "SELECT master_kind FROM lineages WHERE lineage_id=?"));
+    k.Bind(1, m.lineage_id);
+    ARCA_ASSIGN_OR_RETURN(bool known, k.Step());
+    if (known && k.Text(0) != impl_->master->kind()) return OtherMasterKind(m.lineage_id, k.Text(0), *impl_->master);
+    ARCA_ASSIGN_OR_RETURN(auto l, SqliteStmt::Prepare(db,
+        "INSERT OR IGNORE INTO lineages(lineage_id, nonce, wrapped, master_kind) VALUES(?,?,?,?)"));
+    l.Bind(1, m.lineage_id).BindBlob(2, nonce).BindBlob(3, wrapped).Bind(4, std::string(impl_->master->kind()));
     ARCA_RETURN_IF_ERROR(l.Run());
     ARCA_ASSIGN_OR_RETURN(auto p, SqliteStmt::Prepare(db,
         "INSERT INTO packages(digest, name, version, lineage_id, chunk_ids, policy, policy_digest, policy_version, "
@@ -270,7 +359,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
   ReleaseOutcome out;
   std::string platform, measurement, policy_digest;
   std::uint64_t released_chunks = 0;
-  std::string lineage_id, repository;
+  std::string lineage_id, master_kind, repository;
   Bytes policy_bytes, chunk_ids, wrap_nonce, wrapped;
 
   // 1. The nonce: exists, unexpired, for this package; consumed whatever follows.
@@ -290,7 +379,7 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
       return PermissionDeniedError("nonce: issued for package " + Abbrev(package) + ", used for " + Abbrev(req.package_digest));
     }
     ARCA_ASSIGN_OR_RETURN(auto q, SqliteStmt::Prepare(db,
-        "SELECT p.policy, p.policy_digest, p.chunk_ids, l.nonce, l.wrapped, p.lineage_id, p.name FROM packages p "
+        "SELECT p.policy, p.policy_digest, p.chunk_ids, l.nonce, l.wrapped, p.lineage_id, l.master_kind, p.name FROM packages p "
         "JOIN lineages l ON l.lineage_id = p.lineage_id WHERE p.digest=?"));
     q.Bind(1, req.package_digest);
     ARCA_ASSIGN_OR_RETURN(bool found, q.Step());
@@ -303,7 +392,8 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
     wrap_nonce = q.Blob(3);
     wrapped = q.Blob(4);
     lineage_id = q.Text(5);
-    repository = q.Text(6);
+    master_kind = q.Text(6);
+    repository = q.Text(7);
     return Status::Ok();
   }();
 
@@ -351,11 +441,13 @@ ReleaseOutcome KeyBroker::Release(const release::ReleaseRequest& req, const Judg
       if (wrapped.size() != 32 + crypto::kAesGcmTagSize || chunk_ids.size() % 32 != 0) {
         return CorruptionError("keybroker.db: the record of package " + Abbrev(req.package_digest) + " is damaged");
       }
+      if (master_kind != impl_->master->kind()) return OtherMasterKind(lineage_id, master_kind, *impl_->master);
       SecretBytes prk(32);
-      Status open = crypto::AesGcmOpen(impl_->master.Expose(), wrap_nonce, WrapAad(lineage_id), wrapped, prk.ExposeMutable());
+      Status open = impl_->master->Open(wrap_nonce, WrapAad(lineage_id), wrapped, prk.ExposeMutable());
+      if (open.code() == StatusCode::kUnavailable) return open.WithContext("unwrapping the lineage key of " + lineage_id);
       if (!open.ok()) {
-        return UnauthenticatedError("the lineage key of " + lineage_id + " does not decrypt with this broker's master key "
-                                    "(master.key replaced, or the database altered)");
+        return UnauthenticatedError("the lineage key of " + lineage_id + " does not decrypt with " +
+                                    impl_->master->description() + " (the master key replaced, or the database altered)");
       }
       release::ChunkKeys keys;
       for (std::size_t at = 0; at < chunk_ids.size(); at += 32) {

@@ -97,9 +97,17 @@ std::function<Status(const KeyReleaseReport&)> RegistryReporter(const std::strin
 class KeyBroker {
  public:
   // Open opens (creating when missing) the data directory: keybroker.db
-  // (SQLite, WAL) and master.key (0600, made on first use). Refuses a
-  // master key file readable by group or others (PermissionDenied).
-  static Result<std::unique_ptr<KeyBroker>> Open(const std::string& data_dir);
+  // (SQLite, WAL) and the master key lineage keys are wrapped under. With
+  // `master_key` empty that is DIR/master.key (0600, made on first use;
+  // one readable by group or others is refused, PermissionDenied); with a
+  // PKCS#11 URI ("pkcs11:token=…;object=…?pin-value=…", RFC 7512) it is
+  // the AES-256 secret key the URI names, used inside the token
+  // (signer::OpenPkcs11AesKey and its codes) and master.key is neither
+  // read nor made. Anything else is InvalidArgument. Each lineage records
+  // which kind of master key wrapped it ("file" or "pkcs11"); a broker
+  // opened with the other kind refuses to register or release it
+  // (FailedPrecondition naming both kinds).
+  static Result<std::unique_ptr<KeyBroker>> Open(const std::string& data_dir, const std::string& master_key = "");
   ~KeyBroker();
 
   // Register records a sealed version: verifies its signatures and attached

@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "format/lineage_key.h"
 #include "registry-server/keybroker.h"
+#include "signer/pkcs11_aes.h"
 #include "signer/root.h"
 
 namespace arca::keybroker {
@@ -55,7 +56,11 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 internal, 2 invalid argument, 3 not found, 4 already exists, 5 unauthenticated,\n"
              "6 permission denied, 7 failed precondition, 8 corruption, 9 resource limit, 10 unavailable.");
-  std::string data, listen = "127.0.0.1:8710", roots_dir, tpm_ak, package, lineage_key, root_path, registry, registry_token_file;
+  std::string data, listen = "127.0.0.1:8710", roots_dir, tpm_ak, package, lineage_key, root_path, master_key, registry,
+      registry_token_file;
+  const char* kMasterKeyHelp =
+      "Wrap lineage keys with the AES-256 key on a PKCS#11 token named by this RFC 7512 URI "
+      "(pkcs11:token=…;object=…?pin-source=file:/PATH) instead of DIR/master.key";
   std::size_t threads = 16, limit = 50;
   bool allow_sim = false, quiet = false, json = false;
 
@@ -71,18 +76,25 @@ int Main(int argc, char** argv) {
   serve->add_option("--registry-token-file", registry_token_file, "File holding a push-scoped registry token for --registry");
   serve->add_option("--threads", threads, "Worker threads (default 16)");
   serve->add_flag("--quiet", quiet, "Do not log one line per request");
+  serve->add_option("--master-key", master_key, kMasterKeyHelp);
 
   auto* reg = app.add_subcommand("register", "Record a sealed version so its keys can be released under its policy");
   reg->add_option("package", package, "Sealed package directory (DIR or DIR:REF), signed, with a policy attached")->required();
   reg->add_option("--lineage-key", lineage_key, "The lineage key file the package was sealed with")->required();
   reg->add_option("--root", root_path, "The namespace root the package's signatures and policy verify against")->required();
   reg->add_option("--data", data, "Data directory")->required();
+  reg->add_option("--master-key", master_key, kMasterKeyHelp);
   reg->add_flag("--json", json, "JSON output");
 
   auto* rel = app.add_subcommand("releases", "List recorded releases and refusals, newest first");
   rel->add_option("--data", data, "Data directory")->required();
   rel->add_option("--limit", limit, "At most this many (default 50)");
+  rel->add_option("--master-key", master_key, kMasterKeyHelp);
   rel->add_flag("--json", json, "JSON output");
+
+  auto* mk = app.add_subcommand("master-key", "Generate the broker's AES-256 master key on a PKCS#11 token "
+                                               "(sensitive, never extractable), for --master-key");
+  mk->add_option("uri", master_key, "pkcs11:token=…;object=LABEL[;id=…]?pin-source=file:/PATH")->required();
 
   try {
     app.parse(argc, argv);
@@ -90,7 +102,12 @@ int Main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  auto broker = KeyBroker::Open(data);
+  if (mk->parsed()) {
+    if (Status s = signer::CreatePkcs11AesKey(master_key); !s.ok()) return Fail(s, false);
+    std::printf("generated an AES-256 master key on the token; start the broker with --master-key and the same URI\n");
+    return 0;
+  }
+  auto broker = KeyBroker::Open(data, master_key);
   if (!broker.ok()) return Fail(broker.status(), json);
 
   if (serve->parsed()) {

@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -20,6 +21,13 @@
 #include "base/testing/temp_dir.h"
 #include "format/testing/synthetic_weights.h"
 #include "signer/package_signing.h"
+#include "signer/pkcs11_aes.h"
+
+// Sanitizer builds: SoftHSM (the PKCS#11 master key tests) leaks; see
+// signer/pkcs11_test.cc and tests/lsan.supp.
+extern "C" const char* __lsan_default_options() {
+  return "fast_unwind_on_malloc=0:suppressions=" ARCA_SOURCE_DIR "/tests/lsan.supp";
+}
 
 namespace arca::keybroker {
 namespace {
@@ -380,6 +388,122 @@ TEST_F(KeyBrokerTest, HttpExchangeAndReplay) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
   (*server)->Stop();
+}
+
+// --- The master key in an HSM (SoftHSM2)
+
+constexpr char kHsmUri[] = "pkcs11:token=kb-test;object=kb-master?pin-value=1234";
+
+// SoftHsm makes, once per process, a throwaway SoftHSM2 token with an
+// AES-256 key generated on it; "" or what failed.
+const std::string& SoftHsm() {
+  static const std::string error = [] () -> std::string {
+    if (::access("/usr/bin/softhsm2-util", X_OK) != 0 || ::access("/usr/lib/softhsm/libsofthsm2.so", R_OK) != 0) {
+      return "SoftHSM2 is not installed: run scripts/setup.sh --test";
+    }
+    static testing_util::TempDir dir;  // lives for the process
+    stdfs::create_directories(dir.path() + "/tokens");
+    const std::string conf = dir.path() + "/softhsm2.conf";
+    std::ofstream(conf) << "directories.tokendir = " << dir.path()
+                        << "/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
+    ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+    ::unsetenv("ARCA_PKCS11_MODULE");
+    const std::string init = "softhsm2-util --init-token --free --label kb-test --pin 1234 --so-pin 5678 >" +
+                             dir.path() + "/init.log 2>&1";
+    if (std::system(init.c_str()) != 0) return "softhsm2-util --init-token failed (see " + dir.path() + "/init.log)";
+    Status s = signer::CreatePkcs11AesKey(kHsmUri);
+    return s.ok() ? std::string() : s.ToString();
+  }();
+  return error;
+}
+
+TEST_F(KeyBrokerTest, HsmMasterKeyWrapsAndReleasesWithoutAMasterKeyFile) {
+  ASSERT_EQ(SoftHsm(), "");
+  AttachPolicy(pkg_, 1, {Measurement(0xA1)});
+  auto kb = KeyBroker::Open(tmp_.path() + "/kb", kHsmUri);
+  ASSERT_THAT(kb, IsOk());
+  ASSERT_THAT((*kb)->Register(fs(), {pkg_, ""}, lineage_, root_, kNow), IsOk());
+  EXPECT_FALSE(stdfs::exists(tmp_.path() + "/kb/master.key"));
+  auto c = (*kb)->Challenge({Digest(pkg_)}, kNow);
+  ASSERT_THAT(c, IsOk());
+  auto kp = crypto::X25519GenerateKeyPair().value();
+  ReleaseOutcome out = (*kb)->Release(Request(*c, Digest(pkg_), kp, Measurement(0xA1)), judge_, kNow + 1);
+  ASSERT_THAT(out.status, IsOk());
+  auto keys = release::OpenChunkKeys(out.response, kp.private_key, c->nonce, Digest(pkg_), c->policy_digest);
+  ASSERT_THAT(keys, IsOk());
+  const auto& m = Load(pkg_).manifest;
+  ASSERT_FALSE(keys->empty());
+  for (const auto& ch : m.chunks) {
+    ASSERT_TRUE(keys->count(ch.id));
+    EXPECT_TRUE(ConstantTimeEquals(keys->at(ch.id).Expose(), lineage_.ChunkKey(ch.id).Expose()));
+  }
+  // The database holds no PRK in the clear.
+  kb->reset();
+  std::string db;
+  for (const char* f : {"/kb/keybroker.db", "/kb/keybroker.db-wal"}) {
+    std::ifstream in(tmp_.path() + f, std::ios::binary);
+    db += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto& prk = lineage_.ChunkKeyPrk().Expose();
+  EXPECT_EQ(db.find(std::string(reinterpret_cast<const char*>(prk.data()), prk.size())), std::string::npos);
+}
+
+TEST_F(KeyBrokerTest, ABrokerWithTheOtherKindOfMasterKeyRefusesClearly) {
+  ASSERT_EQ(SoftHsm(), "");
+  AttachPolicy(pkg_, 1, {Measurement(0xA1)});
+  ASSERT_THAT(KeyBroker::Open(tmp_.path() + "/kb", kHsmUri).value()->Register(fs(), {pkg_, ""}, lineage_, root_, kNow),
+              IsOk());
+  // Opened with the file master key: no release, no re-registration, each saying why.
+  auto file_kb = OpenBroker();
+  auto c = file_kb->Challenge({Digest(pkg_)}, kNow);
+  ASSERT_THAT(c, IsOk());
+  auto kp = crypto::X25519GenerateKeyPair().value();
+  ReleaseOutcome out = file_kb->Release(Request(*c, Digest(pkg_), kp, Measurement(0xA1)), judge_, kNow + 1);
+  EXPECT_THAT(out.status, HasCodeAndMessage(StatusCode::kFailedPrecondition, "wrapped under a PKCS#11 master key"));
+  EXPECT_THAT(out.status.message(), HasSubstr("master key file"));
+  EXPECT_TRUE(out.response.keys.empty());
+  EXPECT_THAT(file_kb->Register(fs(), {pkg_, ""}, lineage_, root_, kNow).status(),
+              HasCodeAndMessage(StatusCode::kFailedPrecondition, "wrapped under a PKCS#11 master key"));
+  auto log = file_kb->Releases(10).value();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_FALSE(log[0].released);
+
+  // And the other way round: a lineage registered under master.key.
+  format::LineageKey other = format::LineageKey::FromBytes(Bytes(32, 0x22)).value();
+  std::swap(lineage_, other);
+  std::string pkg2 = Seal("pkg2", "2.0", Bf16(30000, 9));
+  AttachPolicy(pkg2, 1, {Measurement(0xA1)});
+  ASSERT_THAT(file_kb->Register(fs(), {pkg2, ""}, lineage_, root_, kNow), IsOk());
+  file_kb.reset();
+  auto hsm_kb = KeyBroker::Open(tmp_.path() + "/kb", kHsmUri).value();
+  auto c2 = hsm_kb->Challenge({Digest(pkg2)}, kNow);
+  ASSERT_THAT(c2, IsOk());
+  out = hsm_kb->Release(Request(*c2, Digest(pkg2), kp, Measurement(0xA1)), judge_, kNow + 1);
+  EXPECT_THAT(out.status, HasCodeAndMessage(StatusCode::kFailedPrecondition, "wrapped under the master key file"));
+}
+
+TEST_F(KeyBrokerTest, DatabaseFromBeforeMasterKindsIsReadAsFileWrapped) {
+  AttachPolicy(pkg_, 1, {Measurement(0xA1)});
+  ASSERT_THAT(OpenBroker()->Register(fs(), {pkg_, ""}, lineage_, root_, kNow), IsOk());
+  {  // the schema as it was: no lineages.master_kind
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((tmp_.path() + "/kb/keybroker.db").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "ALTER TABLE lineages DROP COLUMN master_kind", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto kb = OpenBroker();
+  auto c = kb->Challenge({Digest(pkg_)}, kNow);
+  ASSERT_THAT(c, IsOk());
+  auto kp = crypto::X25519GenerateKeyPair().value();
+  EXPECT_THAT(kb->Release(Request(*c, Digest(pkg_), kp, Measurement(0xA1)), judge_, kNow + 1).status, IsOk());
+}
+
+TEST_F(KeyBrokerTest, MasterKeyMustBeAPkcs11Uri) {
+  EXPECT_THAT(KeyBroker::Open(tmp_.path() + "/kb", tmp_.path() + "/master.key").status(),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "--master-key"));
+  ASSERT_EQ(SoftHsm(), "");
+  EXPECT_THAT(KeyBroker::Open(tmp_.path() + "/kb", "pkcs11:token=kb-test;object=absent?pin-value=1234").status(),
+              HasCode(StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "attest/binding.h"
 #include "attest/bundle.h"
 #include "attest/sim.h"
+#include "base/crypto.h"
 #include "base/file_system.h"
 #include "base/json.h"
 #include "base/listen_address.h"
@@ -146,6 +147,13 @@ Status TeeRequest(const Options& o, EvidenceRequest* out) {
   return Status::Ok();
 }
 
+// SpkiPem is a SubjectPublicKeyInfo DER as a "PUBLIC KEY" PEM block.
+std::string SpkiPem(ByteSpan spki_der) {
+  std::string b64 = Base64Encode(spki_der), pem = "-----BEGIN PUBLIC KEY-----\n";
+  for (std::size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  return pem + "-----END PUBLIC KEY-----\n";
+}
+
 int EvidenceCmd(const Options& o) {
   EvidenceRequest req;
   Status s = TeeRequest(o, &req);
@@ -159,9 +167,7 @@ int EvidenceCmd(const Options& o) {
   s = WriteFileAtomic(FileSystem::Default(), o.output, AsBytes(*text), 0644);
   if (!s.ok()) return ReportError(s.WithContext("writing " + o.output), o.json);
   if (!o.ak_out.empty()) {
-    std::string b64 = Base64Encode(bundle->tpm_ak_public), pem = "-----BEGIN PUBLIC KEY-----\n";
-    for (std::size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
-    pem += "-----END PUBLIC KEY-----\n";
+    std::string pem = SpkiPem(bundle->tpm_ak_public);
     s = WriteFileAtomic(FileSystem::Default(), o.ak_out, AsBytes(pem), 0644);
     if (!s.ok()) return ReportError(s.WithContext("--ak-out"), o.json);
   }
@@ -196,6 +202,27 @@ int SimRootsCmd(const Options& o) {
       std::printf("wrote test root %s (SPKI SHA-256 %s)\n", r["file"].get<std::string>().c_str(),
                   r["spkiSha256"].get<std::string>().c_str());
     }
+  }
+  return 0;
+}
+
+int TpmAkCmd(const Options& o) {
+  std::string tcti = o.tpm_tcti;
+  if (tcti.empty() && std::getenv("TPM2TOOLS_TCTI")) tcti = std::getenv("TPM2TOOLS_TCTI");
+  auto ak = LoadOrCreateAttestationKey(tcti);
+  if (!ak.ok()) return ReportError(ak.status(), o.json);
+  Status s = WriteFileAtomic(FileSystem::Default(), o.output, AsBytes(SpkiPem(ak->spki_der)), 0644);
+  if (!s.ok()) return ReportError(s.WithContext("writing " + o.output), o.json);
+  char handle[16];
+  std::snprintf(handle, sizeof handle, "0x%08x", kAkHandle);
+  std::string id = HexEncode(crypto::Sha256::Hash(ak->spki_der));
+  if (o.json) {
+    PrintJson({{"ak", o.output}, {"handle", handle}, {"created", ak->created}, {"spkiSha256", id}});
+  } else {
+    std::printf("wrote the TPM attestation key %s (persistent handle %s, %s; SPKI SHA-256 %s)\n", o.output.c_str(),
+                handle, ak->created ? "created now" : "existing", id.c_str());
+    std::printf("  the lab trusts it with: arca-keybroker serve --tpm-ak %s (and arca connect/attest verify --tpm-ak)\n",
+                o.output.c_str());
   }
   return 0;
 }
@@ -313,6 +340,13 @@ int RunCli(int argc, char** argv) {
       ->required();
   roots->add_flag("--json", o->json, "Print the result as JSON");
   roots->callback([&run, o] { run = [o] { return SimRootsCmd(*o); }; });
+
+  auto* ak = app.add_subcommand("tpm-ak", "Export the TPM attestation key's public key (created and persisted at "
+                                          "0x81010002 on first use) for a broker or verifier to trust");
+  ak->add_option("-o,--output", o->output, "PEM SubjectPublicKeyInfo file to write")->required();
+  ak->add_option("--tpm-tcti", o->tpm_tcti, "tpm2-tools TCTI (default $TPM2TOOLS_TCTI), e.g. swtpm:host=127.0.0.1,port=2321");
+  ak->add_flag("--json", o->json, "Print the result as JSON");
+  ak->callback([&run, o] { run = [o] { return TpmAkCmd(*o); }; });
 
   auto* meas = app.add_subcommand("measurement", "Print the measurement this runtime presents, to put in a policy (arca policy allow)");
   meas->add_option("--tee", o->tee, "sim-snp, sim-tdx (48-byte launch measurement) or tpm (the PCR 23 value, 32 bytes)")->required();

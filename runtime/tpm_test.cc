@@ -14,11 +14,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
 
 #include "attest/bundle.h"
+#include "attest/tpm.h"
 #include "base/testing/status_matchers.h"
 #include "base/file_system.h"
 #include "runtime/cli.h"
@@ -223,14 +225,76 @@ TEST_F(SwtpmTest, CliWritesBundleAndAkForArcaAttestVerify) {
   EXPECT_EQ(v.claims["measurements"]["pcrs"]["sha256"]["23"], HexEncode(ExpectedRuntimePcr(m)));
 }
 
+// Tool runs a tpm2-tools command line against this TPM; "" or what failed.
+std::string Tool(const std::string& tcti, const std::string& dir, const std::string& cmd) {
+  std::string full = "cd " + dir + " && TPM2TOOLS_TCTI=" + tcti + " " + cmd + " >tool.log 2>&1";
+  if (std::system(full.c_str()) == 0) return "";
+  auto log = ReadFileBounded(FileSystem::Default(), dir + "/tool.log", 1 << 16);
+  return cmd + ": " + (log.ok() ? ToString(*log) : std::string("?"));
+}
+
+TEST_F(SwtpmTest, OneAttestationKeyIsPersistedAndReused) {
+  auto first = LoadOrCreateAttestationKey(Tcti());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  auto again = LoadOrCreateAttestationKey(Tcti());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->spki_der, first->spki_der);
+  // Every quote is by that key: a verifier that enrolled it once trusts them all.
+  for (int i = 0; i < 2; ++i) {
+    auto b = CollectTpmEvidence({Tcti(), Nonce(), Measurement()});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->tpm_ak_public, first->spki_der);
+    attest::VerifyOptions o;
+    o.time = 1800000000;
+    o.tpm_ak_spki = first->spki_der;
+    EXPECT_TRUE(attest::VerifyBundle(*b, *attest::RootStore::Pinned(), o).ok());
+  }
+  // The handle holds it persistently: visible to the TPM's own tools.
+  EXPECT_EQ(Tool(Tcti(), state_.string(), "tpm2_readpublic -c 0x81010002"), "");
+}
+
+TEST_F(SwtpmTest, AnotherKindOfKeyAtTheHandleIsRefusedAndLeftAlone) {
+  // A storage key (restricted decrypt), persisted where the AK would go.
+  ASSERT_EQ(Tool(Tcti(), state_.string(), "tpm2_createprimary -C o -G ecc -c primary.ctx"), "");
+  ASSERT_EQ(Tool(Tcti(), state_.string(), "tpm2_evictcontrol -C o -c primary.ctx 0x81010002"), "");
+  ASSERT_EQ(Tool(Tcti(), state_.string(), "tpm2_flushcontext -t"), "");
+  auto ak = LoadOrCreateAttestationKey(Tcti());
+  EXPECT_THAT(ak.status(), HasCodeAndMessage(StatusCode::kFailedPrecondition, "not the runtime's attestation key"));
+  EXPECT_THAT(CollectTpmEvidence({Tcti(), Nonce(), Measurement()}).status(),
+              HasCode(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Tool(Tcti(), state_.string(), "tpm2_readpublic -c 0x81010002 -f tss -o still.tss"), "");
+  auto still = ReadFileBounded(FileSystem::Default(), (state_ / "still.tss").string(), 4096);
+  ASSERT_TRUE(still.ok());
+  auto parsed = attest::ParseTpm2bPublic(*still);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed->attributes & attest::kTpmaDecrypt) << "the storage key was replaced";
+}
+
+TEST_F(SwtpmTest, TpmAkCommandExportsTheQuotingKey) {
+  std::string ak = (state_ / "ak.pem").string();
+  std::vector<std::string> argv = {"arca-runtime", "tpm-ak", "-o", ak, "--tpm-tcti", Tcti()};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  ASSERT_EQ(RunCli(int(args.size()), args.data()), 0);
+  auto pem = ReadFileBounded(FileSystem::Default(), ak, 1 << 16);
+  ASSERT_TRUE(pem.ok());
+  auto spki = attest::PublicKeyToSpkiDer(*pem);
+  ASSERT_TRUE(spki.ok()) << spki.status().ToString();
+  auto b = CollectTpmEvidence({Tcti(), Nonce(), Measurement()});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->tpm_ak_public, *spki);
+}
+
 TEST(Tpm, MissingTctiIsInvalid) {
   EXPECT_THAT(CollectTpmEvidence({"", Nonce(), Measurement()}).status(), HasCode(StatusCode::kInvalidArgument));
 }
 
 TEST(Tpm, UnreachableTpmIsUnavailableNamingTheTool) {
-  if (!OnPath("tpm2_pcrreset")) GTEST_SKIP() << "tpm2-tools not installed";
+  if (!OnPath("tpm2_getcap")) GTEST_SKIP() << "tpm2-tools not installed";
   auto r = CollectTpmEvidence({"swtpm:host=127.0.0.1,port=" + std::to_string(FreePortPair()), Nonce(), Measurement()});
-  EXPECT_THAT(r.status(), HasCodeAndMessage(StatusCode::kUnavailable, "tpm2_pcrreset failed"));
+  EXPECT_THAT(r.status(), HasCodeAndMessage(StatusCode::kUnavailable, "tpm2_getcap failed"));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "base/crypto.h"
 #include "base/file_system.h"
 #include "signer/key_source.h"
+#include "signer/pkcs11_aes.h"
 
 namespace arca::signer {
 namespace {
@@ -61,6 +62,8 @@ std::string RvName(CK_RV rv) {
     ARCA_RV_(CKR_ATTRIBUTE_VALUE_INVALID)
     ARCA_RV_(CKR_DATA_INVALID)
     ARCA_RV_(CKR_DATA_LEN_RANGE)
+    ARCA_RV_(CKR_ENCRYPTED_DATA_INVALID)
+    ARCA_RV_(CKR_ENCRYPTED_DATA_LEN_RANGE)
     ARCA_RV_(CKR_DEVICE_ERROR)
     ARCA_RV_(CKR_DEVICE_MEMORY)
     ARCA_RV_(CKR_DEVICE_REMOVED)
@@ -475,9 +478,10 @@ Result<Token> FindToken(CK_FUNCTION_LIST* fn, const Target& t) {
   return std::move(matches.front());
 }
 
-Result<Session> OpenSession(CK_FUNCTION_LIST* fn, const Token& token) {
+Result<Session> OpenSession(CK_FUNCTION_LIST* fn, const Token& token, bool read_write) {
   CK_SESSION_HANDLE handle = 0;
-  CK_RV rv = fn->C_OpenSession(token.slot, CKF_SERIAL_SESSION, nullptr, nullptr, &handle);
+  CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
+  CK_RV rv = fn->C_OpenSession(token.slot, flags, nullptr, nullptr, &handle);
   if (rv != CKR_OK) return RvError(rv, "C_OpenSession on token \"" + token.label + "\"");
   return Session(fn, handle);
 }
@@ -727,10 +731,10 @@ struct Connection {
   CK_FUNCTION_LIST* fn() const { return module.fn(); }
 };
 
-Result<Connection> Connect(const Target& t) {
+Result<Connection> Connect(const Target& t, bool read_write = false) {
   ARCA_ASSIGN_OR_RETURN(ModuleRef module, ModuleRef::Acquire(t.module_path));
   ARCA_ASSIGN_OR_RETURN(Token token, FindToken(module.fn(), t));
-  ARCA_ASSIGN_OR_RETURN(Session session, OpenSession(module.fn(), token));
+  ARCA_ASSIGN_OR_RETURN(Session session, OpenSession(module.fn(), token, read_write));
   return Connection{std::move(module), std::move(token), std::move(session)};
 }
 
@@ -868,6 +872,184 @@ Result<crypto::PublicKey> OpenPkcs11PublicKey(const std::string& uri) {
   const std::string what = "private key " + t.text + " on token \"" + c.token.label + "\"";
   ARCA_ASSIGN_OR_RETURN(crypto::KeyType type, KeyTypeOf(fn, c.session, *key, what));
   return PublicKeyForPrivate(fn, c.session, *key, type, what);
+}
+
+// ---------------------------------------------------------------------------
+// AES secret keys (signer/pkcs11_aes.h).
+
+namespace {
+
+constexpr std::size_t kGcmNonceSize = 12;
+
+class Pkcs11AesKeyImpl final : public Pkcs11AesKey {
+ public:
+  Pkcs11AesKeyImpl(Connection conn, CK_OBJECT_HANDLE key, std::string what)
+      : conn_(std::move(conn)), key_(key), what_(std::move(what)) {}
+
+  Result<Bytes> GcmSeal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext) override {
+    ARCA_RETURN_IF_ERROR(CheckNonce(nonce));
+    std::lock_guard<std::mutex> lock(mu_);
+    CK_GCM_PARAMS params = Params(nonce, aad);
+    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+    CK_FUNCTION_LIST* fn = conn_.fn();
+    CK_RV rv = fn->C_EncryptInit(conn_.session.get(), &mech, key_);
+    if (rv != CKR_OK) return RvError(rv, "C_EncryptInit (CKM_AES_GCM) with " + what_);
+    // Sized for the result, so C_Encrypt never answers CKR_BUFFER_TOO_SMALL
+    // (which would leave the operation active).
+    Bytes out(plaintext.size() + kPkcs11GcmTagSize);
+    CK_ULONG n = out.size();
+    rv = fn->C_Encrypt(conn_.session.get(), const_cast<CK_BYTE*>(plaintext.data()), plaintext.size(), out.data(), &n);
+    if (rv != CKR_OK) return RvError(rv, "C_Encrypt (CKM_AES_GCM) with " + what_);
+    if (n != out.size()) {
+      return InternalError("C_Encrypt (CKM_AES_GCM) with " + what_ + " returned " + std::to_string(n) +
+                           " bytes, expected " + std::to_string(out.size()));
+    }
+    return out;
+  }
+
+  Status GcmOpen(ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<std::uint8_t> out) override {
+    ARCA_RETURN_IF_ERROR(CheckNonce(nonce));
+    if (sealed.size() < kPkcs11GcmTagSize || out.size() != sealed.size() - kPkcs11GcmTagSize) {
+      return InvalidArgumentError("AES-GCM with " + what_ + ": " + std::to_string(sealed.size()) +
+                                  " sealed bytes do not fit an output of " + std::to_string(out.size()));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    CK_GCM_PARAMS params = Params(nonce, aad);
+    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+    CK_FUNCTION_LIST* fn = conn_.fn();
+    CK_RV rv = fn->C_DecryptInit(conn_.session.get(), &mech, key_);
+    if (rv != CKR_OK) return RvError(rv, "C_DecryptInit (CKM_AES_GCM) with " + what_);
+    // The module writes plaintext only after the tag verifies (GCM decrypt
+    // is one-shot here), into a buffer that is wiped on every path.
+    SecretBytes buffer(sealed.size());
+    CK_ULONG n = buffer.size();
+    rv = fn->C_Decrypt(conn_.session.get(), const_cast<CK_BYTE*>(sealed.data()), sealed.size(),
+                       buffer.ExposeMutable().data(), &n);
+    // A tag that does not verify: v2.40 leaves the code open; tokens answer
+    // CKR_ENCRYPTED_DATA_INVALID, and SoftHSM 2.6 CKR_GENERAL_ERROR (its
+    // EVP_DecryptFinal failing). Either way nothing was decrypted.
+    if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE || rv == CKR_SIGNATURE_INVALID ||
+        rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED) {
+      return UnauthenticatedError("AES-GCM tag does not verify under " + what_ + " (" + RvName(rv) + ")");
+    }
+    if (rv != CKR_OK) return RvError(rv, "C_Decrypt (CKM_AES_GCM) with " + what_);
+    if (n != out.size()) {
+      return InternalError("C_Decrypt (CKM_AES_GCM) with " + what_ + " returned " + std::to_string(n) +
+                           " bytes, expected " + std::to_string(out.size()));
+    }
+    std::memcpy(out.data(), buffer.Expose().data(), n);
+    return Status::Ok();
+  }
+
+  const std::string& description() const override { return what_; }
+
+ private:
+  Status CheckNonce(ByteSpan nonce) const {
+    if (nonce.size() != kGcmNonceSize) {
+      return InvalidArgumentError("AES-GCM with " + what_ + ": nonce must be 12 bytes, got " +
+                                  std::to_string(nonce.size()));
+    }
+    return Status::Ok();
+  }
+  static CK_GCM_PARAMS Params(ByteSpan nonce, ByteSpan aad) {
+    CK_GCM_PARAMS p{};
+    p.iv_ptr = const_cast<CK_BYTE*>(nonce.data());
+    p.iv_len = nonce.size();
+    p.iv_bits = nonce.size() * 8;
+    p.aad_ptr = const_cast<CK_BYTE*>(aad.data());
+    p.aad_len = aad.size();
+    p.tag_bits = kPkcs11GcmTagSize * 8;
+    return p;
+  }
+
+  std::mutex mu_;
+  Connection conn_;
+  CK_OBJECT_HANDLE key_;
+  std::string what_;
+};
+
+Status CheckSecretKeyUri(const Target& t) {
+  if (std::optional<CK_OBJECT_CLASS> cls = UriClass(t); cls && *cls != CKO_SECRET_KEY) {
+    return InvalidArgumentError("PKCS#11 URI " + t.text + " names a non-secret-key object; an AES key needs "
+                                "type=secret-key or no type");
+  }
+  return Status::Ok();
+}
+
+Status RequireGcm(CK_FUNCTION_LIST* fn, const Token& token) {
+  CK_MECHANISM_INFO info{};
+  CK_RV rv = fn->C_GetMechanismInfo(token.slot, CKM_AES_GCM, &info);
+  if (rv == CKR_MECHANISM_INVALID || (rv == CKR_OK && !((info.flags & CKF_ENCRYPT) && (info.flags & CKF_DECRYPT)))) {
+    return FailedPreconditionError("PKCS#11 token \"" + token.label + "\" does not offer CKM_AES_GCM encryption");
+  }
+  if (rv != CKR_OK) return RvError(rv, "C_GetMechanismInfo(CKM_AES_GCM) on token \"" + token.label + "\"");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pkcs11AesKey>> OpenPkcs11AesKey(const std::string& uri) {
+  ARCA_ASSIGN_OR_RETURN(Target t, ParseTarget(uri));
+  ARCA_RETURN_IF_ERROR(CheckSecretKeyUri(t));
+  ARCA_ASSIGN_OR_RETURN(Connection c, Connect(t));
+  CK_FUNCTION_LIST* fn = c.fn();
+  ARCA_RETURN_IF_ERROR(Login(fn, c.session, c.token, std::move(t.pin), /*required=*/true));
+  ARCA_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, FindOne(fn, c, t, CKO_SECRET_KEY, "secret key"));
+  const std::string what = "secret key " + t.text + " on token \"" + c.token.label + "\"";
+  ARCA_ASSIGN_OR_RETURN(std::optional<CK_ULONG> type, GetUlong(fn, c.session, key, CKA_KEY_TYPE));
+  if (!type || *type != CKK_AES) {
+    return FailedPreconditionError(what + " is not an AES key (CKA_KEY_TYPE " +
+                                   (type ? KeyTypeName(*type) : std::string("absent")) + ")");
+  }
+  ARCA_ASSIGN_OR_RETURN(std::optional<CK_ULONG> len, GetUlong(fn, c.session, key, CKA_VALUE_LEN));
+  if (!len || *len != 32) {
+    return FailedPreconditionError(what + " is not AES-256 (CKA_VALUE_LEN " +
+                                   (len ? std::to_string(*len) : std::string("absent")) + ", expected 32)");
+  }
+  for (auto [attr, name] : {std::pair{CKA_ENCRYPT, "CKA_ENCRYPT"}, std::pair{CKA_DECRYPT, "CKA_DECRYPT"}}) {
+    ARCA_ASSIGN_OR_RETURN(std::optional<bool> allowed, GetBool(fn, c.session, key, attr));
+    if (allowed && !*allowed) return FailedPreconditionError(what + " does not allow " + name);
+  }
+  ARCA_RETURN_IF_ERROR(RequireGcm(fn, c.token));
+  return std::unique_ptr<Pkcs11AesKey>(std::make_unique<Pkcs11AesKeyImpl>(std::move(c), key, what));
+}
+
+Status CreatePkcs11AesKey(const std::string& uri) {
+  ARCA_ASSIGN_OR_RETURN(Target t, ParseTarget(uri));
+  ARCA_RETURN_IF_ERROR(CheckSecretKeyUri(t));
+  CK_ATTRIBUTE* label = p11_kit_uri_get_attribute(t.uri.get(), CKA_LABEL);
+  if (label == nullptr || label->pValue == nullptr || label->ulValueLen == 0) {
+    return InvalidArgumentError("PKCS#11 URI " + t.text + " has no object= to label the new key with");
+  }
+  ARCA_ASSIGN_OR_RETURN(Connection c, Connect(t, /*read_write=*/true));
+  CK_FUNCTION_LIST* fn = c.fn();
+  ARCA_RETURN_IF_ERROR(Login(fn, c.session, c.token, std::move(t.pin), /*required=*/true));
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  ARCA_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> existing, FindObjects(fn, c.session, UriTemplate(t, &cls)));
+  if (!existing.empty()) {
+    return AlreadyExistsError("a secret key matching " + t.text + " is already on PKCS#11 token \"" + c.token.label + "\"");
+  }
+  ARCA_RETURN_IF_ERROR(RequireGcm(fn, c.token));
+  CK_KEY_TYPE type = CKK_AES;
+  CK_ULONG len = 32;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> tmpl = {
+      {CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &type, sizeof type},
+      {CKA_VALUE_LEN, &len, sizeof len},     {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &yes, sizeof yes},       {CKA_SENSITIVE, &yes, sizeof yes},
+      {CKA_EXTRACTABLE, &no, sizeof no},     {CKA_ENCRYPT, &yes, sizeof yes},
+      {CKA_DECRYPT, &yes, sizeof yes},       {CKA_WRAP, &no, sizeof no},
+      {CKA_UNWRAP, &no, sizeof no},          {CKA_SIGN, &no, sizeof no},
+      {CKA_VERIFY, &no, sizeof no},          {CKA_LABEL, label->pValue, label->ulValueLen},
+  };
+  if (CK_ATTRIBUTE* id = p11_kit_uri_get_attribute(t.uri.get(), CKA_ID); id != nullptr && id->pValue != nullptr) {
+    tmpl.push_back({CKA_ID, id->pValue, id->ulValueLen});
+  }
+  CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE handle = 0;
+  CK_RV rv = fn->C_GenerateKey(c.session.get(), &mech, tmpl.data(), tmpl.size(), &handle);
+  if (rv != CKR_OK) return RvError(rv, "C_GenerateKey (CKM_AES_KEY_GEN) on token \"" + c.token.label + "\"");
+  return Status::Ok();
 }
 
 }  // namespace arca::signer

@@ -24,6 +24,7 @@
 #include "base/signature.h"
 #include "base/testing/status_matchers.h"
 #include "signer/key_source.h"
+#include "signer/pkcs11_aes.h"
 
 // Sanitizer builds: SoftHSM itself leaks (see the file). The slow unwinder
 // lets allocation stacks reach past libcrypto (built without frame pointers)
@@ -43,6 +44,18 @@ using ::testing::Not;
 
 constexpr char kSoftHsmModule[] = "/usr/lib/softhsm/libsofthsm2.so";
 constexpr char kPin[] = "1234";
+
+// AES-256-GCM known answer: McGrew and Viega, "The Galois/Counter Mode of
+// Operation (GCM)", Appendix B, Test Case 16 (96-bit IV, with AAD).
+constexpr char kGcmKatKey[] = "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+constexpr char kGcmKatIv[] = "cafebabefacedbaddecaf888";
+constexpr char kGcmKatPlaintext[] =
+    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657"
+    "ba637b39";
+constexpr char kGcmKatAad[] = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+constexpr char kGcmKatSealed[] =  // C || T
+    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0a"
+    "bcc9f66276fc6ece0f4e1768cddf8853bb2d551b";
 
 std::optional<std::string> FindInPath(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -181,6 +194,38 @@ class TokenAdmin {
     return rv == CKR_OK ? "" : "C_CreateObject: " + std::to_string(rv);
   }
 
+  // GenerateAes makes an AES key of `bytes` on the token (CKM_AES_KEY_GEN).
+  std::string GenerateAes(const std::string& label, CK_ULONG bytes) {
+    CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_BBOOL yes = CK_TRUE;
+    std::string l = label;
+    CK_ATTRIBUTE attrs[] = {
+        {CKA_TOKEN, &yes, sizeof yes},       {CKA_PRIVATE, &yes, sizeof yes}, {CKA_SENSITIVE, &yes, sizeof yes},
+        {CKA_ENCRYPT, &yes, sizeof yes},     {CKA_DECRYPT, &yes, sizeof yes}, {CKA_VALUE_LEN, &bytes, sizeof bytes},
+        {CKA_LABEL, l.data(), l.size()},
+    };
+    CK_OBJECT_HANDLE handle;
+    CK_RV rv = fn_->C_GenerateKey(session_, &mech, attrs, std::size(attrs), &handle);
+    return rv == CKR_OK ? "" : "C_GenerateKey: " + std::to_string(rv);
+  }
+
+  // CreateAes stores an AES key with a known value (for a known-answer test).
+  std::string CreateAes(const std::string& label, ByteSpan value) {
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_AES;
+    CK_BBOOL yes = CK_TRUE;
+    std::string l = label;
+    Bytes v(value.begin(), value.end());
+    CK_ATTRIBUTE attrs[] = {
+        {CKA_CLASS, &cls, sizeof cls},   {CKA_KEY_TYPE, &type, sizeof type}, {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &yes, sizeof yes}, {CKA_ENCRYPT, &yes, sizeof yes},   {CKA_DECRYPT, &yes, sizeof yes},
+        {CKA_VALUE, v.data(), v.size()}, {CKA_LABEL, l.data(), l.size()},
+    };
+    CK_OBJECT_HANDLE handle;
+    CK_RV rv = fn_->C_CreateObject(session_, attrs, std::size(attrs), &handle);
+    return rv == CKR_OK ? "" : "C_CreateObject (AES): " + std::to_string(rv);
+  }
+
  private:
   CK_FUNCTION_LIST* fn_ = nullptr;
   CK_SESSION_HANDLE session_ = 0;
@@ -258,6 +303,9 @@ class Pkcs11Test : public ::testing::Test {
       return e;
     }
     mismatch_public_key_id_ = other->public_key().KeyId();
+    if (std::string e = admin.GenerateAes("master", 32); !e.empty()) return e;
+    if (std::string e = admin.GenerateAes("aes128", 16); !e.empty()) return e;
+    if (std::string e = admin.CreateAes("gcm-kat", *HexDecode(kGcmKatKey)); !e.empty()) return e;
 
     pin_file_ = dir_ + "/user.pin";
     if (!WriteScratch(pin_file_, AsBytes(std::string(kPin) + "\n"))) return "cannot write pin file";
@@ -542,6 +590,80 @@ TEST_F(Pkcs11Test, LoadPublicKeyDispatchesPkcs11Uri) {
   EXPECT_EQ(key->KeyId(), p256_key_id_);
   EXPECT_THAT(LoadPublicKey(FileSystem::Default(), "pkcs11:token=arca-test;object=no-such-key"),
               HasCode(StatusCode::kNotFound));
+}
+
+// --- AES secret keys (signer/pkcs11_aes.h)
+
+TEST_F(Pkcs11Test, AesGcmMatchesTheGcmSpecificationTestCase16) {
+  auto key = OpenPkcs11AesKey(SignerUri("gcm-kat"));
+  ASSERT_THAT(key, IsOk());
+  Bytes iv = *HexDecode(kGcmKatIv), aad = *HexDecode(kGcmKatAad), plaintext = *HexDecode(kGcmKatPlaintext);
+  auto sealed = (*key)->GcmSeal(iv, aad, plaintext);
+  ASSERT_THAT(sealed, IsOk());
+  EXPECT_EQ(HexEncode(*sealed), kGcmKatSealed);
+  Bytes opened(plaintext.size());
+  ASSERT_THAT((*key)->GcmOpen(iv, aad, *HexDecode(kGcmKatSealed), opened), IsOk());
+  EXPECT_EQ(opened, plaintext);
+}
+
+TEST_F(Pkcs11Test, AesGcmRefusesEveryFlippedByteAndOtherAad) {
+  auto key = OpenPkcs11AesKey(SignerUri("master"));
+  ASSERT_THAT(key, IsOk());
+  Bytes nonce(12, 0x42), secret(32, 0x5a);
+  const std::string aad = "arca-broker-lineage-v1";
+  auto sealed = (*key)->GcmSeal(nonce, AsBytes(aad), secret);
+  ASSERT_THAT(sealed, IsOk());
+  ASSERT_EQ(sealed->size(), 48u);
+  EXPECT_NE(Bytes(sealed->begin(), sealed->begin() + 32), secret);
+  for (std::size_t i = 0; i < sealed->size(); ++i) {
+    Bytes bad = *sealed;
+    bad[i] ^= 0x01;
+    Bytes out(32, 0xee);
+    EXPECT_THAT((*key)->GcmOpen(nonce, AsBytes(aad), bad, out), HasCode(StatusCode::kUnauthenticated)) << i;
+    EXPECT_EQ(out, Bytes(32, 0xee)) << "plaintext written for a bad tag, byte " << i;
+  }
+  Bytes out(32);
+  EXPECT_THAT((*key)->GcmOpen(nonce, AsBytes("arca-broker-lineage-v2"), *sealed, out),
+              HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT((*key)->GcmOpen(Bytes(12, 0x43), AsBytes(aad), *sealed, out), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT((*key)->GcmSeal(Bytes(16), AsBytes(aad), secret).status(), HasCode(StatusCode::kInvalidArgument));
+  ASSERT_THAT((*key)->GcmOpen(nonce, AsBytes(aad), *sealed, out), IsOk());
+  EXPECT_EQ(out, secret);
+}
+
+TEST_F(Pkcs11Test, AesKeyOfAnotherSizeIsRefused) {
+  EXPECT_THAT(OpenPkcs11AesKey(SignerUri("aes128")).status(),
+              HasCodeAndMessage(StatusCode::kFailedPrecondition, "not AES-256"));
+}
+
+TEST_F(Pkcs11Test, SigningKeyIsNoAesKey) {
+  EXPECT_THAT(OpenPkcs11AesKey(SignerUri("ed")).status(), HasCode(StatusCode::kNotFound));
+  EXPECT_THAT(OpenPkcs11AesKey("pkcs11:token=arca-test;object=master;type=private?pin-value=1234").status(),
+              HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST_F(Pkcs11Test, AesKeyWithWrongPinIsUnauthenticatedAndNotEchoed) {
+  auto key = OpenPkcs11AesKey("pkcs11:token=arca-test;object=master?pin-value=9999");
+  EXPECT_THAT(key.status(), HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(key.status().message(), Not(HasSubstr("9999")));
+}
+
+TEST_F(Pkcs11Test, CreatesAnAes256KeyOnceAndUsesIt) {
+  const std::string uri = "pkcs11:token=arca-test;object=made-by-arca?pin-value=1234";
+  ASSERT_THAT(CreatePkcs11AesKey(uri), IsOk());
+  EXPECT_THAT(CreatePkcs11AesKey(uri), HasCode(StatusCode::kAlreadyExists));
+  EXPECT_THAT(CreatePkcs11AesKey("pkcs11:token=arca-test?pin-value=1234"), HasCode(StatusCode::kInvalidArgument));
+  auto key = OpenPkcs11AesKey(uri);
+  ASSERT_THAT(key, IsOk());
+  Bytes nonce(12, 7), secret(32, 9), out(32);
+  auto sealed = (*key)->GcmSeal(nonce, {}, secret);
+  ASSERT_THAT(sealed, IsOk());
+  ASSERT_THAT((*key)->GcmOpen(nonce, {}, *sealed, out), IsOk());
+  EXPECT_EQ(out, secret);
+  // Another AES-256 key on the same token does not open it.
+  auto other = OpenPkcs11AesKey(SignerUri("master"));
+  ASSERT_THAT(other, IsOk());
+  EXPECT_THAT((*other)->GcmOpen(nonce, {}, *sealed, out), HasCode(StatusCode::kUnauthenticated));
 }
 
 }  // namespace

@@ -12,14 +12,19 @@ extern char** environ;
 
 namespace arca::runtime::internal {
 
-Status RunTool(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+Status RunTool(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+               const std::string& stdout_path) {
   if (argv.empty()) return InvalidArgumentError("RunTool: empty argv");
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return InternalError("pipe: " + std::string(std::strerror(errno)));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  if (stdout_path.empty()) {
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  }
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
   std::vector<std::string> env_store;
   for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
