@@ -1,14 +1,17 @@
-// PKCS#11 signing keys named by RFC 7512 URIs.
+// PKCS#11 signing keys and AES secret keys (signer/pkcs11_aes.h) named by
+// RFC 7512 URIs, through one module loader.
 //
 // p11-kit parses the URI and matches module, slot and token descriptions; the
 // module itself is dlopen()ed directly (not through p11-kit's proxy or its
 // system-wide module config), so the URI or ARCA_PKCS11_MODULE alone decides
 // which code is loaded. Each module is initialised once per process and
-// finalised when the last signer or lookup using it is gone.
+// finalised when the last signer, AES key or lookup using it is gone.
 //
 // PKCS#11 v2.40 base specification: §5.4 (C_Initialize/C_Finalize), §5.6
-// (sessions and login), §5.7 (object search), §5.11 (signing); v3.0 §2.3.10
-// for CKK_EC_EDWARDS/CKM_EDDSA.
+// (sessions and login), §5.7 (object search), §5.8-5.9 (encryption and
+// decryption), §5.11 (signing), §5.14 (key generation); v2.40 Current
+// Mechanisms, "AES-GCM", for CKM_AES_GCM/CK_GCM_PARAMS; v3.0 §2.3.10 for
+// CKK_EC_EDWARDS/CKM_EDDSA.
 #include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <p11-kit/pkcs11.h>

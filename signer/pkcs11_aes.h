@@ -1,9 +1,9 @@
 // AES-256 secret keys on a PKCS#11 token, named by RFC 7512 URIs: the key
 // broker's master key in an HSM (specs/key-release.md §2).
 //
-// The key never leaves the token: AES-256-GCM (CKM_AES_GCM, PKCS#11 v2.40
-// §2.10.4, CK_GCM_PARAMS) runs inside it, with a 96-bit nonce the caller
-// chooses and a 128-bit tag. The module is loaded, initialised and shared
+// The key never leaves the token: AES-256-GCM (CKM_AES_GCM with
+// CK_GCM_PARAMS, PKCS#11 v2.40 Current Mechanisms, "AES-GCM") runs inside
+// it, with a 96-bit nonce the caller chooses and a 128-bit tag. The module is loaded, initialised and shared
 // exactly as for signing keys (signer/key_source.h, OpenPkcs11Signer): one
 // loader per process for both.
 //
