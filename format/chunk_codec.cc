@@ -36,6 +36,7 @@ std::string_view EncodingName(ChunkEncoding e) {
     case ChunkEncoding::kZstd: return "zstd";
     case ChunkEncoding::kBg2: return "bg2";
     case ChunkEncoding::kDelta: return "delta";
+    case ChunkEncoding::kBg4: return "bg4";
   }
   return "unknown";
 }
@@ -45,6 +46,7 @@ Result<ChunkEncoding> ParseEncoding(std::string_view name) {
   if (name == "zstd") return ChunkEncoding::kZstd;
   if (name == "bg2") return ChunkEncoding::kBg2;
   if (name == "delta") return ChunkEncoding::kDelta;
+  if (name == "bg4") return ChunkEncoding::kBg4;
   return InvalidArgumentError("unknown chunk encoding \"" + std::string(name.substr(0, 32)) + "\"");
 }
 
@@ -89,9 +91,39 @@ bool ChunkEncoder::Bg2(ByteSpan plain, Bytes* out) {
   return Pays(size, plain.size());
 }
 
-ChunkEncoding ChunkEncoder::Encode(ByteSpan plain, bool float16, Bytes* out) {
-  if (float16 && Bg2(plain, out)) return ChunkEncoding::kBg2;
-  if (!float16 && Zstd(plain, out)) return ChunkEncoding::kZstd;
+bool ChunkEncoder::Bg4(ByteSpan plain, Bytes* out) {
+  const std::size_t m = plain.size() / 4;
+  const std::size_t tail = plain.size() % 4;
+  if (m == 0) return false;
+  // Little-endian 32-bit floats: plane 3 holds the sign and 7 exponent bits,
+  // plane 2 the last exponent bit and the high mantissa bits, planes 0 and 1
+  // low mantissa bits (close to random). Each plane is one zstd frame when
+  // that saves 1/32 of it, else stored raw (length 0 in the header).
+  scratch_.resize(m);
+  out->resize(kBg4HeaderSize + 4 * ZSTD_compressBound(m) + tail);
+  std::size_t pos = kBg4HeaderSize;
+  for (std::size_t k = 0; k < 4; ++k) {
+    for (std::size_t i = 0; i < m; ++i) scratch_[i] = plain[4 * i + k];
+    std::size_t z = ZSTD_compress2(hi_cctx_.get(), out->data() + pos, out->size() - pos, scratch_.data(), m);
+    if (ZSTD_isError(z) || !Pays(z, m)) {
+      std::memcpy(out->data() + pos, scratch_.data(), m);
+      z = 0;
+      pos += m;
+    } else {
+      pos += z;
+    }
+    StoreLe32(out->data() + 4 * k, std::uint32_t(z));
+  }
+  std::memcpy(out->data() + pos, plain.data() + 4 * m, tail);
+  pos += tail;
+  out->resize(pos);
+  return Pays(pos, plain.size());
+}
+
+ChunkEncoding ChunkEncoder::Encode(ByteSpan plain, FloatWidth width, Bytes* out) {
+  if (width == FloatWidth::k16 && Bg2(plain, out)) return ChunkEncoding::kBg2;
+  if (width == FloatWidth::k32 && Bg4(plain, out)) return ChunkEncoding::kBg4;
+  if (width == FloatWidth::kNone && Zstd(plain, out)) return ChunkEncoding::kZstd;
   out->assign(plain.begin(), plain.end());
   return ChunkEncoding::kRaw;
 }
@@ -162,8 +194,53 @@ Status ChunkDecoder::Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<
     }
     case ChunkEncoding::kDelta:
       return CorruptionError("a delta chunk cannot be decoded without its base chunk");
+    case ChunkEncoding::kBg4:
+      return DecodeBg4(encoded, out);
   }
   return CorruptionError("unknown chunk encoding " + std::to_string(int(encoding)));
+}
+
+Status ChunkDecoder::DecodeBg4(ByteSpan encoded, std::span<std::uint8_t> out) {
+  const std::size_t n = out.size();
+  const std::size_t m = n / 4;
+  const std::size_t tail = n % 4;
+  if (m == 0) return CorruptionError("bg4 chunk of " + std::to_string(n) + " bytes: fewer than one 4-byte element");
+  if (encoded.size() < kBg4HeaderSize) return CorruptionError("bg4 chunk shorter than its 16-byte header");
+  std::uint64_t z[4];
+  std::uint64_t total = kBg4HeaderSize + tail;
+  for (std::size_t k = 0; k < 4; ++k) {
+    z[k] = LoadLe32(encoded.data() + 4 * k);
+    total += z[k] == 0 ? m : z[k];
+  }
+  if (total != encoded.size()) {
+    return CorruptionError("bg4 plane lengths add up to " + std::to_string(total) + " bytes, the chunk has " +
+                           std::to_string(encoded.size()) + " (plaintext " + std::to_string(n) + " bytes)");
+  }
+  scratch_.resize(m);
+  std::size_t pos = kBg4HeaderSize;
+  for (std::size_t k = 0; k < 4; ++k) {
+    const std::string where = "bg4 plane " + std::to_string(k) + " at offset " + std::to_string(pos);
+    const std::uint8_t* src = encoded.data() + pos;
+    if (z[k] == 0) {
+      for (std::size_t i = 0; i < m; ++i) out[4 * i + k] = src[i];
+      pos += m;
+      continue;
+    }
+    unsigned long long declared = ZSTD_getFrameContentSize(src, z[k]);
+    if (declared != m) {
+      return CorruptionError(where + " declares " + (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR
+                                                         ? std::string("no content size")
+                                                         : std::to_string(declared) + " bytes") +
+                             ", expected " + std::to_string(m));
+    }
+    if (ZSTD_findFrameCompressedSize(src, z[k]) != z[k]) return CorruptionError(where + " is not exactly one zstd frame of " + std::to_string(z[k]) + " bytes");
+    std::size_t got = ZSTD_decompressDCtx(dctx_.get(), scratch_.data(), m, src, z[k]);
+    if (ZSTD_isError(got) || got != m) return CorruptionError(where + " does not decode to " + std::to_string(m) + " bytes");
+    for (std::size_t i = 0; i < m; ++i) out[4 * i + k] = scratch_[i];
+    pos += z[k];
+  }
+  std::memcpy(out.data() + 4 * m, encoded.data() + pos, tail);
+  return Status::Ok();
 }
 
 Status ChunkDecoder::DecodeDelta(ByteSpan encoded, const ChunkId& base_id, ByteSpan base, std::span<std::uint8_t> out) {

@@ -2,7 +2,9 @@
 //
 // A chunk's plaintext is first encoded (stored raw, zstd, or "bg2": the two
 // bytes of each 16-bit float split into a high-byte stream, zstd-compressed,
-// and a low-byte stream stored raw), then encrypted with AES-256-GCM under the
+// and a low-byte stream stored raw; or "bg4": the four bytes of each 32-bit
+// float split into four planes, each zstd-compressed when that pays), then
+// encrypted with AES-256-GCM under the
 // chunk's own key with a synthetic nonce: nonce = HMAC(nonce key, id ||
 // encoding || encoded)[:12]. The AAD binds the chunk id, the format version,
 // the encoding and the plaintext size, so a record cannot be replayed as
@@ -22,7 +24,15 @@
 
 namespace arca::format {
 
-enum class ChunkEncoding : std::uint8_t { kRaw = 0, kZstd = 1, kBg2 = 2, kDelta = 3 };
+enum class ChunkEncoding : std::uint8_t { kRaw = 0, kZstd = 1, kBg2 = 2, kDelta = 3, kBg4 = 4 };
+
+// FloatWidth: what a chunk's bytes are, as far as byte grouping goes —
+// 16-bit floats (BF16/F16: bg2), 32-bit floats (F32: bg4), or anything else
+// (zstd).
+enum class FloatWidth : std::uint8_t { kNone = 0, k16 = 2, k32 = 4 };
+
+// kBg4HeaderSize: four u32le plane lengths (0: the plane is stored raw).
+inline constexpr std::size_t kBg4HeaderSize = 16;
 
 // kMaxDeltaChain bounds how many delta hops a reader follows from a chunk to
 // a chunk stored whole (specs/format.md §6.1): longer chains are refused.
@@ -30,7 +40,7 @@ inline constexpr std::size_t kMaxDeltaChain = 4;
 // kDeltaHeaderSize: base chunk id (32) + u32le length of the high-byte frame.
 inline constexpr std::size_t kDeltaHeaderSize = kChunkIdSize + 4;
 
-// EncodingName: "raw", "zstd", "bg2", "delta". ParseEncoding is its inverse
+// EncodingName: "raw", "zstd", "bg2", "delta", "bg4". ParseEncoding is its inverse
 // (InvalidArgument for other names).
 std::string_view EncodingName(ChunkEncoding e);
 Result<ChunkEncoding> ParseEncoding(std::string_view name);
@@ -42,10 +52,13 @@ inline constexpr std::size_t kRecordOverhead = crypto::kAesGcmNonceSize + crypto
 class ChunkEncoder {
  public:
   ChunkEncoder();
-  // Encode picks the encoding for `plain` (bg2 when `float16`, else zstd) and
-  // falls back to raw when compression saves less than 1/32 of the size.
-  // `out` receives the encoded bytes.
-  ChunkEncoding Encode(ByteSpan plain, bool float16, Bytes* out);
+  // Encode picks the encoding for `plain` (bg2 for 16-bit floats, bg4 for
+  // 32-bit floats, else zstd) and falls back to raw when compression saves
+  // less than 1/32 of the size. `out` receives the encoded bytes.
+  ChunkEncoding Encode(ByteSpan plain, FloatWidth width, Bytes* out);
+  ChunkEncoding Encode(ByteSpan plain, bool float16, Bytes* out) {
+    return Encode(plain, float16 ? FloatWidth::k16 : FloatWidth::kNone, out);
+  }
 
   // EncodeDelta writes the delta encoding (§6.1) of `plain` against `base`,
   // the plaintext of chunk `base_id` of the same size, into `out`: the
@@ -56,9 +69,10 @@ class ChunkEncoder {
 
  private:
   bool Bg2(ByteSpan plain, Bytes* out);
+  bool Bg4(ByteSpan plain, Bytes* out);
   bool Zstd(ByteSpan plain, Bytes* out);
   ZstdCCtxPtr cctx_;     // whole chunks (level 1)
-  ZstdCCtxPtr hi_cctx_;  // bg2 high-byte streams (tuned for i.i.d. symbols)
+  ZstdCCtxPtr hi_cctx_;  // bg2 high-byte streams and bg4 planes (tuned for i.i.d. symbols)
   Bytes scratch_;
   Bytes scratch_lo_;
 };
@@ -81,6 +95,7 @@ class ChunkDecoder {
   Status DecodeDelta(ByteSpan encoded, const ChunkId& base_id, ByteSpan base, std::span<std::uint8_t> out);
 
  private:
+  Status DecodeBg4(ByteSpan encoded, std::span<std::uint8_t> out);
   ZstdDCtxPtr dctx_;
   Bytes scratch_;
   Bytes scratch_lo_;

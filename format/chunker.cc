@@ -75,6 +75,7 @@ std::vector<Region> PlanRegions(std::uint64_t file_size, const TensorHeader* hea
         Region r{t.begin, t.end, 1, false};
         if (t.element_bytes == 2 || t.element_bytes == 4) r.element_bytes = t.element_bytes;
         r.float16 = t.element_bytes == 2 && (t.dtype == "BF16" || t.dtype == "F16");
+        r.float32 = t.element_bytes == 4 && t.dtype == "F32";
         out.push_back(r);
       }
       pos = t.end;

@@ -62,6 +62,7 @@ struct Region {
   std::uint64_t end = 0;
   std::uint32_t element_bytes = 1;
   bool float16 = false;  // BF16 or F16 data: try the bg2 transform
+  bool float32 = false;  // F32 data: try the bg4 transform
 };
 
 // PlanRegions splits [0, file_size) at every tensor boundary of `header`

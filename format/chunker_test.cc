@@ -244,6 +244,7 @@ TEST(PlanRegionsTest, NoHeaderIsOneRegion) {
   EXPECT_EQ(r[0].end, 1000u);
   EXPECT_EQ(r[0].element_bytes, 1u);
   EXPECT_FALSE(r[0].float16);
+  EXPECT_FALSE(r[0].float32);
 }
 
 TEST(PlanRegionsTest, EmptyFileHasNoRegions) { EXPECT_TRUE(PlanRegions(0, nullptr).empty()); }
@@ -259,22 +260,24 @@ TEST(PlanRegionsTest, SplitsAtTensorBoundaries) {
     std::uint64_t b, e;
     std::uint32_t elem;
     bool f16;
+    bool f32;
   };
   const Want want[] = {
-      {0, 100, 1, false},    // header
-      {100, 300, 2, true},   // BF16
-      {300, 700, 4, false},  // F32
-      {700, 704, 1, false},  // padding
-      {704, 800, 2, true},   // F16
-      {800, 900, 1, false},  // block-quantized: no element alignment
-      {900, 950, 2, false},  // 2-byte integers: aligned but no bg2
-      {950, 1000, 1, false}, // trailing bytes
+      {0, 100, 1, false, false},    // header
+      {100, 300, 2, true, false},   // BF16
+      {300, 700, 4, false, true},   // F32: bg4
+      {700, 704, 1, false, false},  // padding
+      {704, 800, 2, true, false},   // F16
+      {800, 900, 1, false, false},  // block-quantized: no element alignment
+      {900, 950, 2, false, false},  // 2-byte integers: aligned but no bg2
+      {950, 1000, 1, false, false}, // trailing bytes
   };
   for (std::size_t i = 0; i < r.size(); ++i) {
     EXPECT_EQ(r[i].begin, want[i].b) << i;
     EXPECT_EQ(r[i].end, want[i].e) << i;
     EXPECT_EQ(r[i].element_bytes, want[i].elem) << i;
     EXPECT_EQ(r[i].float16, want[i].f16) << i;
+    EXPECT_EQ(r[i].float32, want[i].f32) << i;
   }
 }
 

@@ -85,6 +85,7 @@ struct SealTask {
   std::uint32_t file = 0;
   bool empty_file = false;
   bool float16 = false;
+  bool float32 = false;
   std::int64_t base = -1;  // the parent's aligned chunk (index in its manifest), or -1
   Bytes plain;
 };
@@ -172,6 +173,7 @@ class ChunkProducer {
       t.base = base;
       t.file = std::uint32_t(file_);
       t.float16 = r.float16;
+      t.float32 = r.float32;
       t.plain = pool_->Take();
       t.plain.assign(window.begin(), window.begin() + std::ptrdiff_t(cut));
       hash_->Update(t.plain);
@@ -568,7 +570,8 @@ Result<SealReport> Seal(FileSystem& fs, const std::string& model_dir, const std:
     r.id = key.ChunkIdOf(t.plain);
     if (!parent_chunks.count(IdKey(r.id))) {
       Bytes* encoded = &encoded_bufs[w];
-      r.encoding = encoders[w].Encode(t.plain, t.float16, encoded);
+      r.encoding = encoders[w].Encode(
+          t.plain, t.float16 ? FloatWidth::k16 : t.float32 ? FloatWidth::k32 : FloatWidth::kNone, encoded);
       if (t.base >= 0 && t.float16 && options.delta) {
         // A delta replaces the whole encoding when it is smaller and the
         // chain stays within its bounds (§6.1): at most kMaxDeltaChain hops,

@@ -29,6 +29,19 @@ inline Bytes Bf16Weights(std::size_t count, std::uint32_t seed) {
   return out;
 }
 
+// F32Weights returns `count` float32 values (little-endian) drawn from
+// N(0, 0.02); deterministic for a seed.
+inline Bytes F32Weights(std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  Bytes out(count * 4);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::memcpy(out.data() + 4 * i, &f, 4);  // little-endian hosts only (x86-64, aarch64)
+  }
+  return out;
+}
+
 }  // namespace arca::format::test_data
 
 #endif  // ARCA_FORMAT_TESTING_SYNTHETIC_WEIGHTS_H_

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -392,6 +393,43 @@ TEST_F(PackageTest, SealReportAndManifestDescribeTheModel) {
   EXPECT_EQ(loaded.layout.manifest_descriptor().digest, report_.oci_manifest_digest);
   EXPECT_EQ(loaded.layout.ref(), "1.0");
   ExpectNoTemps(pkg);
+}
+
+TEST_F(PackageTest, F32TensorSealsAsBg4AndOpensBitExact) {
+  // An F32 tensor of N(0, 0.02) weights (192 KiB) beside a bf16 one: its
+  // chunks are byte-grouped in four planes (bg4, specs/format.md §6).
+  const std::size_t count = 48 * 1024;
+  Bytes f32(count * 4);
+  std::mt19937 rng(77);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  for (std::size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    std::memcpy(f32.data() + 4 * i, &f, 4);
+  }
+  WriteAll(model_ + "/model.safetensors",
+           Safetensors({{"embed.weight", "BF16", {512, 256}, Bf16Weights(512 * 256, 1)},
+                        {"head.weight", "F32", {192, 256}, f32}}));
+  std::string pkg = SealNew();
+  const Manifest& m = report_.manifest;
+  std::uint64_t bg4_plain = 0, bg4_stored = 0;
+  bool bg2 = false;
+  for (const auto& c : m.chunks) {
+    bg2 |= c.encoding == ChunkEncoding::kBg2;
+    if (c.encoding != ChunkEncoding::kBg4) continue;
+    bg4_plain += c.size;
+    bg4_stored += c.length - kRecordOverhead;
+  }
+  EXPECT_TRUE(bg2);
+  // Every chunk of the F32 tensor but at most a short last one is bg4, and
+  // nothing else is.
+  EXPECT_LE(bg4_plain, f32.size());
+  EXPECT_GE(bg4_plain + TestChunking().max_size, f32.size());
+  EXPECT_LT(bg4_stored * 10, bg4_plain * 9);
+  std::printf("F32 tensor sealed as bg4: %llu of %llu bytes stored (%.4f)\n", (unsigned long long)bg4_stored,
+              (unsigned long long)bg4_plain, double(bg4_stored) / double(bg4_plain));
+  ASSERT_THAT(OpenTo(pkg, out_, key_), IsOk());
+  EXPECT_EQ(Tree(out_), Tree(model_));
+  EXPECT_EQ(ReadAll(out_ + "/model.safetensors"), ReadAll(model_ + "/model.safetensors"));
 }
 
 TEST_F(PackageTest, SealIsDeterministic) {

@@ -39,7 +39,7 @@ TEST(FormatVector, PublishedValues) {
   EXPECT_EQ(key->LineageId(), "0d2168b5c10c8567bd60c20ba905033e");
   auto pkg = LoadPackage(FileSystem::Default(), {kDir + "/package", ""});
   ASSERT_TRUE(pkg.ok()) << pkg.status().ToString();
-  EXPECT_EQ(pkg->manifest_blob.digest, "sha256:bea9bae844821facda42d412127c1455ae718ddbdd874c0715e49a473f6f6676");
+  EXPECT_EQ(pkg->manifest_blob.digest, "sha256:fcd543a889a3d2b05d1075f2c76e4fc7f0924a333095a8f89e562c7deea15402");
   const Manifest& m = pkg->manifest;
   EXPECT_EQ(m.chunks.size(), 15u);
   EXPECT_EQ(m.packs.size(), 2u);
