@@ -17,12 +17,12 @@ void AppendLp(Bytes& out, ByteSpan x) {
   out.insert(out.end(), x.begin(), x.end());
 }
 
-Result<Json> ParseMessage(std::string_view text, std::string_view what) {
-  if (text.size() > kMaxMessageBytes) {
+Result<Json> ParseMessage(std::string_view text, std::string_view what, std::size_t max_bytes = kMaxMessageBytes) {
+  if (text.size() > max_bytes) {
     return ResourceExhaustedError(std::string(what) + ": " + std::to_string(text.size()) + " bytes, more than the " +
-                                  std::to_string(kMaxMessageBytes) + " allowed");
+                                  std::to_string(max_bytes) + " allowed");
   }
-  ARCA_ASSIGN_OR_RETURN(Json j, ParseJson(text, what, JsonLimits{kMaxMessageBytes, 8}));
+  ARCA_ASSIGN_OR_RETURN(Json j, ParseJson(text, what, JsonLimits{max_bytes, 8}));
   if (!j.is_object()) return InvalidArgumentError(std::string(what) + ": expected a JSON object");
   return j;
 }
@@ -115,7 +115,7 @@ std::string SerializeReleaseResponse(const ReleaseResponse& m) {
 
 Result<ReleaseResponse> ParseReleaseResponse(std::string_view text) {
   constexpr std::string_view w = "release response";
-  ARCA_ASSIGN_OR_RETURN(Json j, ParseMessage(text, w));
+  ARCA_ASSIGN_OR_RETURN(Json j, ParseMessage(text, w, kMaxResponseBytes));
   ARCA_RETURN_IF_ERROR(RejectUnknownFields(j, {"package", "policyDigest", "releaseId", "enc", "keys"}, w));
   ReleaseResponse m;
   ARCA_ASSIGN_OR_RETURN(m.package_digest, RequireDigest(j, "package", w));

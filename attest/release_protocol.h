@@ -38,11 +38,15 @@ namespace arca::release {
 inline constexpr std::string_view kHpkeInfoLabel = "arca-key-release-v1";
 inline constexpr std::size_t kNonceSize = 32;
 inline constexpr attest::UnixSeconds kNonceLifetimeSeconds = 60;
-// kMaxMessageBytes bounds every protocol message (an evidence bundle is at
-// most 4 MiB; base64 adds a third).
+// kMaxMessageBytes bounds every protocol message but the release response
+// (an evidence bundle is at most 4 MiB; base64 adds a third).
 inline constexpr std::size_t kMaxMessageBytes = 6 << 20;
-// kMaxKeys bounds one release (a 1 TB model at 1 MiB chunks has ~10^6).
-inline constexpr std::size_t kMaxKeys = 4 << 20;
+// kMaxKeys bounds one release: 2^21 chunk keys, a ~1.6 TB model at the
+// default ~1.27 chunks per MiB.
+inline constexpr std::size_t kMaxKeys = 2 << 20;
+// kMaxResponseBytes bounds a release response: kMaxKeys keys of 64 bytes
+// (id and key), base64 (4/3), and the JSON around them.
+inline constexpr std::size_t kMaxResponseBytes = (64 * kMaxKeys + 64) / 3 * 4 + (1 << 20);
 
 using ChunkId = std::array<std::uint8_t, 32>;
 using ChunkKeys = std::map<ChunkId, SecretBytes>;

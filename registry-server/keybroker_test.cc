@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -315,6 +316,31 @@ TEST_F(KeyBrokerTest, LineageKeysAreStoredEncryptedAndTheMasterKeyIsPrivate) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ::chmod((tmp_.path() + "/kb/master.key").c_str(), 0644);
   EXPECT_THAT(KeyBroker::Open(tmp_.path() + "/kb"), HasCodeAndMessage(StatusCode::kPermissionDenied, "chmod 600"));
+}
+
+// A large model's release (here 100,000 keys, ~8.5 MB as JSON: a ~80 GB
+// model) goes through the wire format; the request limit does not apply.
+TEST(ReleaseProtocolTest, LargeReleaseRoundTrips) {
+  release::ChunkKeys keys;
+  for (std::uint32_t i = 0; i < 100000; ++i) {
+    release::ChunkId id{};
+    std::memcpy(id.data(), &i, sizeof i);
+    id[31] = 0xA5;
+    keys.emplace(id, SecretBytes::CopyFrom(Bytes(32, std::uint8_t(i))));
+  }
+  auto kp = crypto::X25519GenerateKeyPair().value();
+  release::ReleaseResponse r;
+  r.package_digest = "sha256:" + std::string(64, 'a');
+  r.policy_digest = "sha256:" + std::string(64, 'b');
+  Bytes nonce(32, 7);
+  ASSERT_THAT(release::SealChunkKeys(keys, kp.public_key, nonce, &r), IsOk());
+  std::string wire = release::SerializeReleaseResponse(r);
+  EXPECT_GT(wire.size(), release::kMaxMessageBytes);
+  auto parsed = release::ParseReleaseResponse(wire);
+  ASSERT_THAT(parsed, IsOk());
+  auto opened = release::OpenChunkKeys(*parsed, kp.private_key, nonce, r.package_digest, r.policy_digest);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_EQ(opened->size(), keys.size());
 }
 
 TEST(ReleaseProtocolTest, ParsersRefuseMalformedMessages) {
