@@ -163,7 +163,7 @@ Status ChunkDecoder::Decode(ChunkEncoding encoding, ByteSpan encoded, std::span<
   switch (encoding) {
     case ChunkEncoding::kRaw:
       if (encoded.size() != n) return CorruptionError("raw chunk has " + std::to_string(encoded.size()) + " bytes, manifest says " + std::to_string(n));
-      std::memcpy(out.data(), encoded.data(), n);
+      if (n != 0) std::memcpy(out.data(), encoded.data(), n);  // an empty span's data() may be null
       return Status::Ok();
     case ChunkEncoding::kZstd: {
       unsigned long long declared = ZSTD_getFrameContentSize(encoded.data(), encoded.size());
