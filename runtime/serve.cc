@@ -119,6 +119,7 @@ Status Serve(const ServeOptions& o, const std::function<bool()>& stop) {
   }
   server.stop();
   loop.join();
+  forwarder.reset();  // its kept-alive upstream connections would hold the engine's shutdown for httplib's 5 s
   engine->Stop();
   log("stopped");
   return result;
