@@ -15,6 +15,7 @@ namespace {
 
 using test_data::Bf16Weights;
 using test_data::F32Weights;
+using test_data::NudgedBf16;
 
 Bytes RandomBytes(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -424,24 +425,6 @@ TEST(Bg4CodecTest, RejectsCorruptFrameBody) {
 
 // --- Delta encoding (specs/format.md §6.1) ---------------------------------
 
-// Nudged adds a small N(0, std) to every bf16 value of `base` (a dense
-// fine-tune), rounding to nearest even as frameworks cast.
-Bytes Nudged(const Bytes& base, float std, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, std);
-  Bytes out(base.size());
-  for (std::size_t i = 0; i + 1 < base.size(); i += 2) {
-    std::uint32_t bits = std::uint32_t(base[i] | (base[i + 1] << 8)) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    f += dist(rng);
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7fff + ((bits >> 16) & 1);
-    out[i] = std::uint8_t(bits >> 16);
-    out[i + 1] = std::uint8_t(bits >> 24);
-  }
-  return out;
-}
 
 ChunkId IdOf(std::uint8_t b) {
   ChunkId id;
@@ -451,7 +434,7 @@ ChunkId IdOf(std::uint8_t b) {
 
 struct DeltaCase {
   Bytes base = Bf16Weights(100'000, 5);
-  Bytes child = Nudged(base, 0.0005f, 6);
+  Bytes child = NudgedBf16(base, 0.0005f, 6);
   ChunkId base_id = IdOf(0x17);
   Bytes delta;
   DeltaCase() {
@@ -569,7 +552,7 @@ TEST(DeltaCodecTest, RefusesHighFrameLengthPastTheEnd) {
 TEST(DeltaCodecTest, RefusesStreamsOfAnotherDeclaredSize) {
   DeltaCase c;
   // A delta made for a chunk twice as long declares streams of the wrong size.
-  Bytes big_base = Bf16Weights(200'000, 5), big_child = Nudged(big_base, 0.0005f, 6), big;
+  Bytes big_base = Bf16Weights(200'000, 5), big_child = NudgedBf16(big_base, 0.0005f, 6), big;
   ChunkEncoder enc;
   ASSERT_TRUE(enc.EncodeDelta(big_child, big_base, c.base_id, &big));
   Bytes out;

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "base/httplib_util.h"
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -1048,25 +1050,8 @@ Result<std::unique_ptr<Server>> Server::Create(Registry& registry, ServeOptions 
 }
 
 Status Server::Start() {
-  auto& svr = *impl_->http;
-  if (impl_->opt.port == 0) {
-    impl_->bound_port = svr.bind_to_any_port(impl_->opt.host.c_str());
-    if (impl_->bound_port <= 0) return UnavailableError("cannot bind " + impl_->opt.host);
-  } else {
-    if (!svr.bind_to_port(impl_->opt.host.c_str(), impl_->opt.port)) {
-      return UnavailableError("cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) +
-                              " (in use, or not a local address)");
-    }
-    impl_->bound_port = impl_->opt.port;
-  }
-  impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
-  // httplib's stop() only acts once the accept loop runs: return when it
-  // does, so a Stop() right after Start() cannot leave the loop blocked in
-  // accept() forever (a test that made no request hung here).
-  for (int i = 0; i < 5000 && !impl_->http->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (!impl_->http->is_running()) return UnavailableError("the server did not start accepting connections");
+  ARCA_ASSIGN_OR_RETURN(impl_->bound_port,
+                        StartHttpServer(*impl_->http, impl_->opt.host, impl_->opt.port, &impl_->thread));
   return Status::Ok();
 }
 

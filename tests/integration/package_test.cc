@@ -483,32 +483,13 @@ TEST_F(PackageTest, ParentChunksAreReused) {
 
 // --- Delta chunks (specs/format.md §6.1) ------------------------------------
 
-// Nudge adds N(0, std) to every bf16 value (a dense fine-tune), rounding to
-// nearest even as frameworks cast.
-Bytes Nudge(const Bytes& data, float std, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, std);
-  Bytes out(data.size());
-  for (std::size_t i = 0; i + 1 < data.size(); i += 2) {
-    std::uint32_t bits = std::uint32_t(data[i] | (data[i + 1] << 8)) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    f += dist(rng);
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7fff + ((bits >> 16) & 1);
-    out[i] = std::uint8_t(bits >> 16);
-    out[i + 1] = std::uint8_t(bits >> 24);
-  }
-  return out;
-}
-
 // WriteDenseFineTune rewrites the model's weights with every bf16 tensor
 // nudged `generations` times (seeds 100, 101, …).
 void WriteDenseFineTune(const std::string& dir, int generations) {
   std::vector<TensorSpec> tensors = ModelTensors();
   for (auto& t : tensors) {
     if (t.dtype != "BF16") continue;
-    for (int g = 0; g < generations; ++g) t.data = Nudge(t.data, 0.0005f, std::uint32_t(100 + g));
+    for (int g = 0; g < generations; ++g) t.data = test_data::NudgedBf16(t.data, 0.0005f, std::uint32_t(100 + g));
   }
   WriteAll(dir + "/model.safetensors", Safetensors(tensors));
 }
