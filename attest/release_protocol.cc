@@ -214,6 +214,34 @@ Result<EndpointEvidence> ParseEndpointEvidence(std::string_view text) {
   return m;
 }
 
+namespace {
+struct HttpCode {
+  StatusCode code;
+  int http;
+};
+// One table for both directions. ResourceExhausted and Unavailable map to
+// HTTP but back to Unavailable (the runtime retries them).
+constexpr HttpCode kHttpCodes[] = {{StatusCode::kInvalidArgument, 400}, {StatusCode::kUnauthenticated, 401},
+                                   {StatusCode::kPermissionDenied, 403}, {StatusCode::kNotFound, 404},
+                                   {StatusCode::kFailedPrecondition, 409}};
+}  // namespace
+
+int HttpStatusFor(StatusCode code) {
+  for (const auto& c : kHttpCodes) {
+    if (c.code == code) return c.http;
+  }
+  if (code == StatusCode::kResourceExhausted) return 429;
+  if (code == StatusCode::kUnavailable) return 503;
+  return 500;
+}
+
+StatusCode StatusCodeForHttp(int http_status) {
+  for (const auto& c : kHttpCodes) {
+    if (c.http == http_status) return c.code;
+  }
+  return StatusCode::kUnavailable;
+}
+
 Json ErrorJson(const Status& status) {
   return {{"error", {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}};
 }

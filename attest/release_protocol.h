@@ -123,6 +123,12 @@ struct EndpointEvidence {
 std::string SerializeEndpointEvidence(const EndpointEvidence& m);
 Result<EndpointEvidence> ParseEndpointEvidence(std::string_view text);
 
+// HttpStatusFor is the HTTP status the broker answers a refusal with;
+// StatusCodeForHttp reads one back in the runtime (anything it does not
+// name, 5xx and 429 included, is Unavailable: worth another try).
+int HttpStatusFor(StatusCode code);
+StatusCode StatusCodeForHttp(int http_status);
+
 // ErrorJson is the body of every refusal: {"error": {"code", "message"}}
 // plus, for a policy refusal, "clauses".
 Json ErrorJson(const Status& status);

@@ -524,23 +524,10 @@ std::function<Status(const KeyReleaseReport&)> RegistryReporter(const std::strin
 
 namespace {
 
-int HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
-}
-
 void Reply(httplib::Response& res, const Status& s, const std::optional<attest::PolicyDecision>& decision = std::nullopt) {
   Json body = release::ErrorJson(s);
   if (decision) body["clauses"] = decision->ToJson()["clauses"];
-  res.status = HttpStatusFor(s.code());
+  res.status = release::HttpStatusFor(s.code());
   res.set_content(body.dump(), "application/json");
 }
 

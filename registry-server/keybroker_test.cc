@@ -356,6 +356,23 @@ TEST(ReleaseProtocolTest, ParsersRefuseMalformedMessages) {
   r.evidence = "{}";
   EXPECT_THAT(release::ParseReleaseRequest(release::SerializeReleaseRequest(r)),
               HasCodeAndMessage(StatusCode::kInvalidArgument, "nonce"));
+  release::EndpointEvidence e;
+  e.package_digest = e.policy_digest = "sha256:" + std::string(64, 'a');
+  e.tls_spki = Bytes(1025, 1);  // one byte over the bound
+  e.evidence = "{}";
+  EXPECT_THAT(release::ParseEndpointEvidence(release::SerializeEndpointEvidence(e)),
+              HasCodeAndMessage(StatusCode::kInvalidArgument, "tlsPublicKey"));
+  EXPECT_THAT(release::ParseEndpointEvidence("{\"package\":\"sha256:" + std::string(64, 'a') + "\"}"),
+              HasCode(StatusCode::kInvalidArgument));
+}
+
+TEST(ReleaseProtocolTest, HttpStatusMappingRoundTrips) {
+  for (StatusCode c : {StatusCode::kInvalidArgument, StatusCode::kUnauthenticated, StatusCode::kPermissionDenied,
+                       StatusCode::kNotFound, StatusCode::kFailedPrecondition}) {
+    EXPECT_EQ(release::StatusCodeForHttp(release::HttpStatusFor(c)), c);
+  }
+  EXPECT_EQ(release::StatusCodeForHttp(release::HttpStatusFor(StatusCode::kResourceExhausted)), StatusCode::kUnavailable);
+  EXPECT_EQ(release::StatusCodeForHttp(500), StatusCode::kUnavailable);
 }
 
 }  // namespace

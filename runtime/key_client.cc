@@ -22,12 +22,7 @@ struct Attempt {
 
 Status RefusalStatus(const httplib::Result& res, const std::string& broker) {
   std::string message = "HTTP " + std::to_string(res->status);
-  StatusCode code = res->status == 403 ? StatusCode::kPermissionDenied
-                    : res->status == 404 ? StatusCode::kNotFound
-                    : res->status == 409 ? StatusCode::kFailedPrecondition
-                    : res->status == 400 ? StatusCode::kInvalidArgument
-                    : res->status == 401 ? StatusCode::kUnauthenticated
-                                         : StatusCode::kUnavailable;
+  StatusCode code = release::StatusCodeForHttp(res->status);
   auto body = ParseJson(res->body, "broker refusal", JsonLimits{1 << 20, 8});
   if (body.ok() && body->is_object() && body->contains("error") && (*body)["error"].is_object()) {
     const Json& e = (*body)["error"];
