@@ -47,6 +47,17 @@ inline Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
+// SqliteExec runs SQL that returns no rows (schema, pragmas); the error
+// names `what` (e.g. the database file).
+inline Status SqliteExec(sqlite3* db, const char* sql, std::string_view what) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string m = std::string(what) + ": " + (err ? err : "");
+  sqlite3_free(err);
+  return SqliteError(db, rc, m);
+}
+
 // SqliteStmt is a prepared statement with positional binds (1-based) and
 // column reads; Step returns true while rows remain. Not thread-safe.
 class SqliteStmt {

@@ -14,6 +14,7 @@
 #include "base/time.h"
 #include "registry-server/registry.h"
 #include "registry-server/routes.h"
+#include "registry-server/witness_server.h"
 #include "signer/root.h"
 
 namespace arca::registry {
@@ -64,6 +65,100 @@ Status ApplyConfig(const std::string& path, std::string& data, std::string& list
   return Status::Ok();
 }
 
+// ReadVerifierKey reads a file holding one C2SP verifier key of `type`.
+Result<tlog::NoteVerifier> ReadVerifierKey(const std::string& path, tlog::NoteSignatureType type) {
+  ARCA_ASSIGN_OR_RETURN(Bytes bytes, ReadFileBounded(FileSystem::Default(), path, 4096));
+  std::string text(bytes.begin(), bytes.end());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  auto key = tlog::NoteVerifier::Parse(text);
+  if (!key.ok()) return key.status().WithContext(path);
+  if (key->type() != type) {
+    return InvalidArgumentError(path + (type == tlog::NoteSignatureType::kEd25519
+                                            ? " is not a log key ('arca-registry log key' prints one)"
+                                            : " is not a witness key ('arca-registry witness key' prints one)"));
+  }
+  return key;
+}
+
+// BlockStopSignals blocks SIGINT/SIGTERM in this thread and every thread it
+// starts later (they inherit the mask), so WaitForStopSignal takes them with
+// sigwait and stopping runs on the main thread, not in a signal handler.
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+void WaitForStopSignal(const sigset_t& stop_signals) {
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "arca-registry: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+}
+
+int WitnessMain(const std::string& what, const std::string& data, const std::string& name, std::string listen,
+                const std::vector<std::string>& log_key_files, bool quiet, bool json) {
+  if (what == "key") {
+    auto k = LoadOrCreateWitnessKey(data, name);
+    if (!k.ok()) return Fail(k.status(), false);
+    std::printf("%s\n", k->verifier().ToString().c_str());
+    return 0;
+  }
+  auto state = SqliteWitnessState::Open(data);
+  if (!state.ok()) return Fail(state.status(), json);
+  if (what == "status") {
+    auto list = (*state)->ListLatest();
+    if (!list.ok()) return Fail(list.status(), json);
+    auto refusals = (*state)->ListRefusals(1000);
+    if (!refusals.ok()) return Fail(refusals.status(), json);
+    Json logs = Json::array(), refused = Json::array();
+    for (const auto& [origin, c] : *list) {
+      logs.push_back({{"origin", origin}, {"size", c.size}, {"root", Base64Encode(c.root)}, {"cosigned", FormatRfc3339(c.cosigned)}});
+      if (!json) {
+        std::printf("%s: %llu entries, root %s, cosigned %s\n", origin.c_str(), static_cast<unsigned long long>(c.size),
+                    Base64Encode(c.root).c_str(), FormatRfc3339(c.cosigned).c_str());
+      }
+    }
+    for (const auto& r : *refusals) {
+      refused.push_back({{"origin", r.origin}, {"time", FormatRfc3339(r.time)}, {"why", r.why}, {"request", r.request}});
+      if (!json) std::printf("REFUSED %s %s: %s\n", FormatRfc3339(r.time).c_str(), r.origin.c_str(), r.why.c_str());
+    }
+    if (json) std::cout << Json{{"logs", logs}, {"refused", refused}}.dump(2) << "\n";
+    else if (list->empty()) std::printf("no checkpoint cosigned yet\n");
+    return 0;
+  }
+  std::vector<tlog::NoteVerifier> logs;
+  for (const auto& f : log_key_files) {
+    auto k = ReadVerifierKey(f, tlog::NoteSignatureType::kEd25519);
+    if (!k.ok()) return Fail(k.status().WithContext("--log-key"), false);
+    logs.push_back(std::move(*k));
+  }
+  auto key = LoadOrCreateWitnessKey(data, name);
+  if (!key.ok()) return Fail(key.status(), false);
+  if (listen.empty()) listen = "127.0.0.1:8701";
+  auto hp = ParseListenAddress(listen);
+  if (!hp.ok()) return Fail(hp.status(), false);
+  tlog::Witness witness(std::move(*key), logs, **state);
+  WitnessServeOptions o;
+  o.host = hp->host;
+  o.port = hp->port;
+  o.log_requests = !quiet;
+  auto server = WitnessServer::Create(witness, **state, o);
+  if (!server.ok()) return Fail(server.status(), false);
+  sigset_t stop_signals = BlockStopSignals();
+  if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
+  std::string origins;
+  for (const auto& o2 : witness.Origins()) origins += (origins.empty() ? "" : ", ") + o2;
+  std::fprintf(stderr, "arca-registry: witness %s serving on http://%s:%d for %s\n", witness.verifier().name().c_str(),
+               o.host.c_str(), (*server)->port(), origins.c_str());
+  WaitForStopSignal(stop_signals);
+  (*server)->Stop();
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -88,6 +183,17 @@ int Main(int argc, char** argv) {
   serve->add_option("--log-origin", g_log_origin,
                     "Name of the transparency log (origin line, key name) when its key is created (default HOSTNAME/arca-log)");
 
+  std::vector<std::vector<std::string>> witness_args;
+  serve->add_option("--witness", witness_args,
+                    "URL KEYFILE: a witness (e.g. 'arca-registry witness serve') whose cosignature the served checkpoint "
+                    "carries; KEYFILE holds its key from 'arca-registry witness key' (repeatable)")
+      ->expected(2)->allow_extra_args(false);
+  std::int64_t checkpoint_interval = 300;
+  serve->add_option("--checkpoint-interval", checkpoint_interval,
+                    "Seconds a served checkpoint stays current before the log signs (and witnesses cosign) a new one "
+                    "(default 300; clients refuse one older than a day)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{43200}));
+
   auto* logc = app.add_subcommand("log", "The transparency log (specs/log.md)");
   logc->require_subcommand(1);
   auto* lkey = logc->add_subcommand("key", "Print the log's verifier key (C2SP name+keyid+base64) for clients and auditors; creates the key if missing");
@@ -95,6 +201,24 @@ int Main(int argc, char** argv) {
   lkey->add_option("--origin", g_log_origin, "Name for a key created now (default HOSTNAME/arca-log)");
   auto* lcheck = logc->add_subcommand("checkpoint", "Print a freshly signed checkpoint of the log");
   lcheck->add_option("--data", data, "Data directory")->required();
+
+  auto* wit = app.add_subcommand("witness", "Witness mode: cosign other logs' checkpoints after checking consistency (C2SP tlog-witness)");
+  wit->require_subcommand(1);
+  std::string witness_name, wlisten;
+  std::vector<std::string> witnessed_log_keys;
+  auto* wkey = wit->add_subcommand("key", "Print the witness's verifier key for registries and clients; creates it if missing");
+  wkey->add_option("--data", data, "Witness data directory (witness.key, witness.db)")->required();
+  wkey->add_option("--name", witness_name, "Name for a key created now (default HOSTNAME/arca-witness)");
+  auto* wserve = wit->add_subcommand("serve", "Serve POST /add-checkpoint for the given logs");
+  wserve->add_option("--data", data, "Witness data directory (witness.key, witness.db)")->required();
+  wserve->add_option("--log-key", witnessed_log_keys, "File with a log's verifier key ('arca-registry log key'); repeatable")
+      ->required();
+  wserve->add_option("--listen", wlisten, "HOST:PORT to listen on (default 127.0.0.1:8701)");
+  wserve->add_option("--name", witness_name, "Name for a key created now (default HOSTNAME/arca-witness)");
+  wserve->add_flag("--quiet", quiet, "Do not log one line per request");
+  auto* wstatus = wit->add_subcommand("status", "Show the latest checkpoint cosigned per log, and the checkpoints refused");
+  wstatus->add_option("--data", data, "Witness data directory")->required();
+  wstatus->add_flag("--json", json, "JSON output");
 
   auto* token = app.add_subcommand("token", "Access tokens (the registry stores only their SHA-256)");
   token->require_subcommand(1);
@@ -161,6 +285,10 @@ int Main(int argc, char** argv) {
     std::fputs(head->note.c_str(), stdout);
     return 0;
   }
+  if (wkey->parsed() || wserve->parsed() || wstatus->parsed()) {
+    return WitnessMain(wkey->parsed() ? "key" : wserve->parsed() ? "serve" : "status", data, witness_name, wlisten,
+                       witnessed_log_keys, quiet, json);
+  }
   if (serve->parsed()) {
     if (!config.empty()) {
       if (auto s = ApplyConfig(config, data, listen, cert, key, threads, quiet); !s.ok()) return Fail(s, false);
@@ -177,23 +305,23 @@ int Main(int argc, char** argv) {
     o.tls_key = key;
     if (threads) o.threads = threads;
     o.log_requests = !quiet;
+    std::vector<WitnessEndpoint> witnesses;
+    for (const auto& pair : witness_args) {
+      auto w = ReadVerifierKey(pair.at(1), tlog::NoteSignatureType::kCosignatureV1);
+      if (!w.ok()) return Fail(w.status().WithContext("--witness"), false);
+      if (pair.at(0).rfind("http://", 0) != 0 && pair.at(0).rfind("https://", 0) != 0) {
+        return Fail(InvalidArgumentError("--witness " + pair.at(0) + ": the URL must start with http:// or https://"), false);
+      }
+      witnesses.push_back(WitnessEndpoint{pair.at(0), std::move(*w)});
+    }
+    (*reg)->ConfigureWitnesses(std::move(witnesses), checkpoint_interval);
     auto server = Server::Create(**reg, o);
     if (!server.ok()) return Fail(server.status(), false);
-    // SIGINT/SIGTERM are blocked in every thread (the server's threads
-    // inherit the mask) and taken here with sigwait, so stopping runs on
-    // this thread, not in a signal handler.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals = BlockStopSignals();
     if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
     std::fprintf(stderr, "arca-registry: serving %s on %s://%s:%d\n", data.c_str(), cert.empty() ? "http" : "https",
                  o.host.c_str(), (*server)->port());
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "arca-registry: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    WaitForStopSignal(stop_signals);
     (*server)->Stop();
     return 0;
   }

@@ -24,6 +24,7 @@
 #include "tlog/checkpoint.h"
 #include "tlog/proof.h"
 #include "tlog/tiles.h"
+#include "tlog/witness.h"
 
 namespace arca::registry {
 namespace {
@@ -89,7 +90,7 @@ struct Session {
 // ============================================================================
 // Registry
 
-std::string DefaultLogOrigin() {
+std::string HostKeyName(std::string_view suffix) {
   char host[256] = {0};
   std::string name = gethostname(host, sizeof host - 1) == 0 ? host : "";
   std::string clean;
@@ -97,37 +98,51 @@ std::string DefaultLogOrigin() {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-') clean += c;
   }
   if (clean.empty()) clean = "localhost";
-  return clean + "/arca-log";
+  return clean + "/" + std::string(suffix);
 }
 
-Result<tlog::NoteSigner> LoadOrCreateLogKey(const std::string& data_dir, const std::string& origin_if_new) {
+std::string DefaultLogOrigin() { return HostKeyName("arca-log"); }
+
+Result<tlog::NoteSigner> LoadOrCreateNoteKey(const std::string& path, const std::string& name_if_new,
+                                             tlog::NoteSignatureType type) {
   auto& fs = FileSystem::Default();
-  std::string path = JoinPath(data_dir, std::string(kLogKeyFile));
+  const char* what = type == tlog::NoteSignatureType::kEd25519 ? "log" : "witness";
   if (fs.Stat(path).ok()) {
     ARCA_ASSIGN_OR_RETURN(auto st, fs.Stat(path));
     if (st.mode & 077) {
-      return PermissionDeniedError(path + " is readable by group or others: chmod 600 it (it holds the log's signing key)");
+      return PermissionDeniedError(path + " is readable by group or others: chmod 600 it (it holds the " + what +
+                                   "'s signing key)");
     }
     ARCA_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFileBounded(fs, path, 4096));
     std::string_view view(reinterpret_cast<const char*>(text.Expose().data()), text.size());
     while (!view.empty() && view.back() == '\n') view.remove_suffix(1);
     auto key = tlog::NoteSigner::Parse(view);
     if (!key.ok()) return key.status().WithContext(path);
-    if (key->verifier().type() != tlog::NoteSignatureType::kEd25519) {
-      return InvalidArgumentError(path + " is not an Ed25519 log key (type 0x01)");
+    if (key->verifier().type() != type) {
+      return InvalidArgumentError(path + " is not a " + what + " key (signature type " +
+                                  std::to_string(static_cast<int>(type)) + ")");
     }
     return key;
   }
-  std::string origin = origin_if_new.empty() ? DefaultLogOrigin() : origin_if_new;
-  ARCA_ASSIGN_OR_RETURN(auto key, tlog::NoteSigner::Generate(origin, tlog::NoteSignatureType::kEd25519));
+  ARCA_ASSIGN_OR_RETURN(auto key, tlog::NoteSigner::Generate(name_if_new, type));
+  const std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  if (!dir.empty()) {
+    Status made = fs.MakeDir(dir, 0700);  // the data directory of a first command
+    if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return made.WithContext("creating " + dir);
+  }
   SecretBytes text = key.ToSecretString();
   Bytes line(text.Expose().begin(), text.Expose().end());
   line.push_back('\n');
   Status w = WriteFileAtomic(fs, path, line, 0600, /*exclusive=*/true);
   OPENSSL_cleanse(line.data(), line.size());
-  if (w.code() == StatusCode::kAlreadyExists) return LoadOrCreateLogKey(data_dir, origin_if_new);  // another process won
-  ARCA_RETURN_IF_ERROR(w.WithContext("writing the log key " + path));
+  if (w.code() == StatusCode::kAlreadyExists) return LoadOrCreateNoteKey(path, name_if_new, type);  // another process won
+  ARCA_RETURN_IF_ERROR(w.WithContext(std::string("writing the ") + what + " key " + path));
   return key;
+}
+
+Result<tlog::NoteSigner> LoadOrCreateLogKey(const std::string& data_dir, const std::string& origin_if_new) {
+  return LoadOrCreateNoteKey(JoinPath(data_dir, std::string(kLogKeyFile)),
+                             origin_if_new.empty() ? DefaultLogOrigin() : origin_if_new, tlog::NoteSignatureType::kEd25519);
 }
 
 Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir, const std::string& log_origin) {
@@ -140,24 +155,112 @@ Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir, co
 }
 
 Result<Registry::SignedHead> Registry::SignCheckpoint(UnixSeconds now) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  return SignLocked(now);
+}
+
+Result<Registry::SignedHead> Registry::SignLocked(UnixSeconds now) {
   ARCA_ASSIGN_OR_RETURN(std::uint64_t size, metadata_->LogSize());
   ARCA_ASSIGN_OR_RETURN(tlog::Hash root, tlog::TreeRoot(metadata_->LogHashes(), size));
   SignedHead head;
   head.checkpoint.origin = log_key_->verifier().name();
   head.checkpoint.size = size;
   head.checkpoint.root = root;
-  {
-    // specs/log.md §3.2: a log never signs a time earlier than one it signed.
-    std::lock_guard<std::mutex> lock(checkpoint_mu_);
-    last_checkpoint_time_ = std::max(last_checkpoint_time_, now);
-    head.checkpoint.time = last_checkpoint_time_;
-  }
+  // specs/log.md §3.2: a log never signs a time earlier than one it signed.
+  last_checkpoint_time_ = std::max(last_checkpoint_time_, now);
+  head.checkpoint.time = last_checkpoint_time_;
   ARCA_ASSIGN_OR_RETURN(head.note, tlog::SignCheckpoint(head.checkpoint, *log_key_));
   return head;
 }
 
+void Registry::ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  witnesses_.clear();
+  for (auto& w : witnesses) {
+    WitnessSlot slot{std::move(w), 0, 0, {}};
+    witnesses_.push_back(std::move(slot));
+  }
+  head_refresh_s_ = refresh_s;
+  head_.reset();
+}
+
+namespace {
+
+// PostToWitness sends one add-checkpoint body (tlog-witness) over HTTP(S).
+Result<tlog::WitnessAnswer> PostToWitness(const WitnessEndpoint& w, const std::string& body) {
+  std::string url = w.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  const std::size_t scheme = url.find("://");
+  const std::size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  std::string origin = slash == std::string::npos ? url : url.substr(0, slash);
+  std::string prefix = slash == std::string::npos ? "" : url.substr(slash);
+  httplib::Client cli(origin);
+  cli.set_connection_timeout(std::chrono::milliseconds(w.timeout_ms));
+  cli.set_read_timeout(std::chrono::milliseconds(w.timeout_ms));
+  cli.set_write_timeout(std::chrono::milliseconds(w.timeout_ms));
+  auto res = cli.Post(prefix + "/add-checkpoint", body, "text/plain");
+  if (!res) return UnavailableError("witness " + w.key.name() + " at " + w.url + ": " + httplib::to_string(res.error()));
+  tlog::WitnessAnswer a;
+  a.http_status = res->status;
+  a.content_type = res->get_header_value("Content-Type");
+  a.body = res->body.substr(0, 64 * 1024);
+  return a;
+}
+
+}  // namespace
+
+Result<Registry::SignedHead> Registry::CurrentHead(UnixSeconds now) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t size, metadata_->LogSize());
+  if (!head_ || head_->checkpoint.size != size || now - *head_->checkpoint.time >= head_refresh_s_) {
+    ARCA_ASSIGN_OR_RETURN(head_, SignLocked(now));
+  }
+  if (witnesses_.empty()) return *head_;
+  // Ask each witness whose cosignature the served note lacks.
+  ARCA_ASSIGN_OR_RETURN(tlog::Note note, tlog::ParseNote(head_->note));
+  bool changed = false;
+  for (WitnessSlot& slot : witnesses_) {
+    const tlog::NoteVerifier& key = slot.endpoint.key;
+    const bool has = std::any_of(note.signatures.begin(), note.signatures.end(), [&](const tlog::NoteSignature& s) {
+      return s.name == key.name() && s.key_id == key.key_id();
+    });
+    if (has || now < slot.retry_after) continue;
+    tlog::ConsistencyProver prover = [this](std::uint64_t a, std::uint64_t b) {
+      return tlog::ConsistencyProof(metadata_->LogHashes(), a, b);
+    };
+    tlog::WitnessPoster post = [&slot](const std::string& body) { return PostToWitness(slot.endpoint, body); };
+    // The log's own note, without other witnesses' lines, is what is submitted.
+    tlog::Note own{note.text, {note.signatures.front()}};
+    ARCA_ASSIGN_OR_RETURN(std::string submitted, tlog::SerializeNote(own));
+    auto sig = tlog::RequestCosignature(submitted, key, prover, post, &slot.known_size);
+    if (!sig.ok()) {
+      slot.retry_after = now + kWitnessRetryS;
+      slot.last_error = sig.status().message();
+      std::fprintf(stderr, "arca-registry: checkpoint of %llu entries not cosigned: %s\n",
+                   static_cast<unsigned long long>(head_->checkpoint.size), slot.last_error.c_str());
+      continue;
+    }
+    slot.last_error.clear();
+    note.signatures.push_back(std::move(*sig));
+    changed = true;
+  }
+  if (changed) {
+    ARCA_ASSIGN_OR_RETURN(head_->note, tlog::SerializeNote(note));
+  }
+  return *head_;
+}
+
+std::vector<Registry::WitnessReport> Registry::WitnessStatus() {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  std::vector<WitnessReport> out;
+  for (const auto& w : witnesses_) {
+    out.push_back({w.endpoint.key.name(), w.endpoint.key.ToString(), w.endpoint.url, w.known_size, w.last_error});
+  }
+  return out;
+}
+
 Result<std::string> Registry::TlogProof(std::uint64_t index, UnixSeconds now) {
-  ARCA_ASSIGN_OR_RETURN(SignedHead head, SignCheckpoint(now));
+  ARCA_ASSIGN_OR_RETURN(SignedHead head, CurrentHead(now));
   if (index >= head.checkpoint.size) {
     return InvalidArgumentError("log entry " + std::to_string(index) + " does not exist (the log has " +
                                 std::to_string(head.checkpoint.size) + ")");
@@ -335,11 +438,21 @@ struct Server::Impl {
       res.set_content(body, type);
     };
     if (what == "checkpoint") {
-      auto head = reg.SignCheckpoint(Now());
+      auto head = reg.CurrentHead(Now());
       if (!head.ok()) return SendError(res, Internal(head.status()));
       return text(200, head->note);
     }
     if (what == "key") return text(200, reg.log_key().verifier().ToString() + "\n");
+    if (what == "witnesses") {
+      // The witnesses this log asks, for clients choosing whom to trust and
+      // operators seeing why a checkpoint lacks a cosignature.
+      Json list = Json::array();
+      for (const auto& w : reg.WitnessStatus()) {
+        list.push_back({{"name", w.name}, {"key", w.key}, {"url", w.url}, {"cosignedSize", w.known_size},
+                        {"error", w.last_error.empty() ? Json(nullptr) : Json(w.last_error)}});
+      }
+      return text(200, Json{{"witnesses", list}}.dump(), "application/json");
+    }
     if (what == "proof") {
       std::string v = req.get_param_value("index");
       if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {

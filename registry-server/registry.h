@@ -13,6 +13,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "base/status.h"
@@ -39,9 +41,20 @@ struct ServeOptions {
 // signer key text "PRIVATE+KEY+<origin>+<key ID>+<base64>", mode 0600.
 inline constexpr std::string_view kLogKeyFile = "log.key";
 
+// HostKeyName is "<host name>/<suffix>", a valid C2SP key name.
+std::string HostKeyName(std::string_view suffix);
+
 // DefaultLogOrigin is "<host name>/arca-log" (a C2SP key name: no spaces or
 // '+'), the origin a new log key gets unless the operator names one.
 std::string DefaultLogOrigin();
+
+// LoadOrCreateNoteKey reads the C2SP signer key at `path` (it must be of
+// `type`), or generates one named `name_if_new` and writes it with mode 0600
+// (temporary file, fsync, rename; an existing key is never replaced).
+// PermissionDenied when the file is readable by group or others;
+// InvalidArgument when it is malformed (the message never holds key bytes).
+Result<tlog::NoteSigner> LoadOrCreateNoteKey(const std::string& path, const std::string& name_if_new,
+                                             tlog::NoteSignatureType type);
 
 // LoadOrCreateLogKey reads DATA/log.key, or generates an Ed25519 key named
 // `origin_if_new` (DefaultLogOrigin() when empty) and writes it with mode
@@ -49,6 +62,18 @@ std::string DefaultLogOrigin();
 // PermissionDenied when the key file is readable by group or others;
 // InvalidArgument when it is malformed (the message never holds key bytes).
 Result<tlog::NoteSigner> LoadOrCreateLogKey(const std::string& data_dir, const std::string& origin_if_new);
+
+// WitnessEndpoint is a witness the log asks for cosignatures: the URL prefix
+// of its add-checkpoint call and its cosigning key (type 0x04).
+struct WitnessEndpoint {
+  std::string url;
+  tlog::NoteVerifier key;
+  int timeout_ms = 5000;
+};
+
+// kWitnessRetryS: a witness that failed is not asked again for this long
+// (so a dead witness does not slow every request).
+inline constexpr std::int64_t kWitnessRetryS = 30;
 
 // Registry opens a data directory: metadata.db (SQLite, WAL), blobs/ and the
 // transparency log's key (log.key, created on first open).
@@ -73,22 +98,55 @@ class Registry {
 
   // --- transparency log (specs/log.md, specs/registry.md §8) -------------
   const tlog::NoteSigner& log_key() const { return *log_key_; }
-  // SignCheckpoint signs the log's current head (C2SP checkpoint with a
-  // `time` line never earlier than one this process signed before).
   struct SignedHead {
     tlog::Checkpoint checkpoint;
     std::string note;
   };
+  // SignCheckpoint signs the log's current head now (C2SP checkpoint with a
+  // `time` line never earlier than one this process signed before).
   Result<SignedHead> SignCheckpoint(UnixSeconds now);
-  // TlogProof returns a C2SP tlog-proof@v1 for entry `index` under a freshly
-  // signed checkpoint. InvalidArgument when the entry does not exist.
+
+  // ConfigureWitnesses names the witnesses whose cosignatures the served
+  // checkpoint carries (tlog-witness add-checkpoint over HTTP), and how old a
+  // served checkpoint may get before it is signed again. Call before serving.
+  void ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s);
+
+  // CurrentHead is the checkpoint the log serves: signed again when the tree
+  // grew or the last one is older than the refresh interval, and carrying a
+  // cosignature from each configured witness that gave one. A witness that
+  // failed is asked again after kWitnessRetryS; its error is in
+  // WitnessStatus and on stderr. Witnesses are asked one after another,
+  // each bounded by the endpoint's timeouts.
+  Result<SignedHead> CurrentHead(UnixSeconds now);
+
+  // WitnessStatus reports, per configured witness, the size it is known to
+  // have cosigned and its last error (empty when the last call succeeded).
+  struct WitnessReport {
+    std::string name, key, url;
+    std::uint64_t known_size = 0;
+    std::string last_error;
+  };
+  std::vector<WitnessReport> WitnessStatus();
+
+  // TlogProof returns a C2SP tlog-proof@v1 for entry `index` under
+  // CurrentHead. InvalidArgument when the entry does not exist.
   Result<std::string> TlogProof(std::uint64_t index, UnixSeconds now);
 
  private:
   Registry() = default;
+  Result<SignedHead> SignLocked(UnixSeconds now);  // checkpoint_mu_ held
+  struct WitnessSlot {
+    WitnessEndpoint endpoint;
+    std::uint64_t known_size = 0;  // what the witness last said it cosigned
+    UnixSeconds retry_after = 0;
+    std::string last_error;
+  };
   std::unique_ptr<tlog::NoteSigner> log_key_;
-  std::mutex checkpoint_mu_;
+  std::mutex checkpoint_mu_;  // guards everything below
   UnixSeconds last_checkpoint_time_ = 0;
+  std::optional<SignedHead> head_;  // what CurrentHead serves
+  std::int64_t head_refresh_s_ = 300;
+  std::vector<WitnessSlot> witnesses_;
   std::unique_ptr<Metadata> metadata_;
   std::unique_ptr<BlobStore> blobs_;
 };

@@ -2,24 +2,12 @@
 
 #include <algorithm>
 
+#include "tlog/text.h"
+
 namespace arca::tlog {
 namespace {
 
 std::string Num(std::uint64_t v) { return std::to_string(v); }
-
-// ParseDecimal: ASCII digits, no sign, no leading zero (except "0"), below
-// 2^63 so it fits UnixSeconds and sizes alike.
-Result<std::uint64_t> ParseDecimal(std::string_view s, const std::string& where) {
-  if (s.empty() || s.size() > 19) return InvalidArgumentError(where + ": not a decimal number below 2^63");
-  if (s.size() > 1 && s[0] == '0') return InvalidArgumentError(where + ": leading zero");
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return InvalidArgumentError(where + ": not a decimal number");
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0x7fffffffffffffffULL) return InvalidArgumentError(where + ": not below 2^63");
-  return v;
-}
 
 bool IsValidOrigin(std::string_view origin) { return IsValidKeyName(origin); }
 
@@ -52,7 +40,7 @@ Result<Checkpoint> ParseCheckpointBody(std::string_view text) {
     return InvalidArgumentError("checkpoint line 1: origin contains a space, '+' or invalid UTF-8");
   }
   cp.origin = std::string(lines[0]);
-  ARCA_ASSIGN_OR_RETURN(cp.size, ParseDecimal(lines[1], "checkpoint line 2 (size)"));
+  ARCA_ASSIGN_OR_RETURN(cp.size, ParseCanonicalDecimal(lines[1], "checkpoint line 2 (size)"));
   auto root = Base64Decode(lines[2]);
   if (!root.ok() || Base64Encode(*root) != lines[2]) {
     return InvalidArgumentError("checkpoint line 3 (root): not canonical standard padded base64");
@@ -63,7 +51,7 @@ Result<Checkpoint> ParseCheckpointBody(std::string_view text) {
     const bool looks_like_time = line.substr(0, 5) == "time " || line == "time";
     if (looks_like_time) {
       if (i != 3) return InvalidArgumentError("checkpoint line " + Num(i + 1) + ": time must be the first extension");
-      ARCA_ASSIGN_OR_RETURN(std::uint64_t t, ParseDecimal(line.substr(std::min<std::size_t>(5, line.size())),
+      ARCA_ASSIGN_OR_RETURN(std::uint64_t t, ParseCanonicalDecimal(line.substr(std::min<std::size_t>(5, line.size())),
                                                           "checkpoint line 4 (time)"));
       cp.time = static_cast<UnixSeconds>(t);
     } else {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/crypto.h"
+#include "tlog/text.h"
 
 namespace arca::tlog {
 namespace {
@@ -64,17 +65,6 @@ Status CheckText(std::string_view s, std::string_view what) {
     i += n;
   }
   return Status::Ok();
-}
-
-// DecodeStdBase64 accepts only canonical standard padded base64 (RFC 4648
-// §4), so each value has one spelling and a note round-trips byte for byte.
-Result<Bytes> DecodeStdBase64(std::string_view text, std::string_view what) {
-  auto b = Base64Decode(text);
-  if (!b.ok()) return InvalidArgumentError(std::string(what) + ": " + b.status().message());
-  if (Base64Encode(*b) != text) {
-    return InvalidArgumentError(std::string(what) + ": not canonical standard padded base64");
-  }
-  return b;
 }
 
 std::string KeyIdHex(std::uint32_t id) {
@@ -150,7 +140,7 @@ Result<Note> ParseNote(std::string_view message, const NoteLimits& limits) {
     if (space == std::string_view::npos) return InvalidArgumentError(where + ": no space after the key name");
     const std::string_view name = line.substr(0, space);
     if (!IsValidKeyName(name)) return InvalidArgumentError(where + ": invalid key name");
-    ARCA_ASSIGN_OR_RETURN(Bytes sig, DecodeStdBase64(line.substr(space + 1), where + " signature"));
+    ARCA_ASSIGN_OR_RETURN(Bytes sig, DecodeCanonicalBase64(line.substr(space + 1), where + " signature"));
     if (sig.size() < 5) return InvalidArgumentError(where + ": signature shorter than a key ID and one byte");
     NoteSignature s;
     s.name = std::string(name);
@@ -208,7 +198,7 @@ Result<NoteVerifier> NoteVerifier::Parse(std::string_view vkey) {
   const std::string_view name = vkey.substr(0, p1);
   if (!IsValidKeyName(name)) return InvalidArgumentError("verifier key: invalid key name");
   ARCA_ASSIGN_OR_RETURN(std::uint32_t id, ParseKeyIdHex(vkey.substr(p1 + 1, p2 - p1 - 1), "verifier key"));
-  ARCA_ASSIGN_OR_RETURN(Bytes key, DecodeStdBase64(vkey.substr(p2 + 1), "verifier key"));
+  ARCA_ASSIGN_OR_RETURN(Bytes key, DecodeCanonicalBase64(vkey.substr(p2 + 1), "verifier key"));
   if (key.empty()) return InvalidArgumentError("verifier key: empty key");
   ARCA_ASSIGN_OR_RETURN(NoteSignatureType type, TypeFromByte(key[0], "verifier key " + std::string(name)));
   if (key.size() != 1 + kEd25519Size) {

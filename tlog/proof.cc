@@ -1,28 +1,11 @@
 #include "tlog/proof.h"
 
+#include "tlog/text.h"
+
 namespace arca::tlog {
 namespace {
 
 std::string Num(std::uint64_t v) { return std::to_string(v); }
-
-Result<std::uint64_t> ParseIndex(std::string_view s, const std::string& where) {
-  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) {
-    return InvalidArgumentError(where + ": index is not canonical decimal");
-  }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return InvalidArgumentError(where + ": index is not decimal");
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0x7fffffffffffffffULL) return InvalidArgumentError(where + ": index not below 2^63");
-  return v;
-}
-
-Result<Bytes> StrictBase64(std::string_view s, const std::string& where) {
-  auto b = Base64Decode(s);
-  if (!b.ok() || Base64Encode(*b) != s) return InvalidArgumentError(where + ": not canonical standard padded base64");
-  return b;
-}
 
 }  // namespace
 
@@ -50,14 +33,14 @@ Result<TlogProof> ParseTlogProof(std::string_view text) {
     if (line.size() - 6 > (kMaxTlogProofExtraBytes + 2) / 3 * 4) {
       return ResourceExhaustedError(where + ": more than " + Num(kMaxTlogProofExtraBytes) + " bytes");
     }
-    ARCA_ASSIGN_OR_RETURN(Bytes extra, StrictBase64(line.substr(6), where));
+    ARCA_ASSIGN_OR_RETURN(Bytes extra, DecodeCanonicalBase64(line.substr(6), where));
     proof.extra = std::move(extra);
     if (!next_line(line)) return InvalidArgumentError("tlog-proof: ends after the extra line");
   }
   if (line.substr(0, 6) != "index ") {
     return InvalidArgumentError("tlog-proof line " + Num(line_no) + ": want \"index N\"");
   }
-  ARCA_ASSIGN_OR_RETURN(proof.index, ParseIndex(line.substr(6), "tlog-proof line " + Num(line_no)));
+  ARCA_ASSIGN_OR_RETURN(proof.index, ParseCanonicalDecimal(line.substr(6), "tlog-proof line " + Num(line_no)));
   for (;;) {
     if (!next_line(line)) return InvalidArgumentError("tlog-proof: no blank line before the checkpoint");
     if (line.empty()) break;
@@ -65,7 +48,7 @@ Result<TlogProof> ParseTlogProof(std::string_view text) {
     if (proof.hashes.size() == kMaxProofHashes) {
       return ResourceExhaustedError("tlog-proof: more than " + Num(kMaxProofHashes) + " proof hashes");
     }
-    ARCA_ASSIGN_OR_RETURN(Bytes h, StrictBase64(line, where));
+    ARCA_ASSIGN_OR_RETURN(Bytes h, DecodeCanonicalBase64(line, where));
     ARCA_ASSIGN_OR_RETURN(Hash hash, HashFromBytes(h, where));
     proof.hashes.push_back(hash);
   }

@@ -195,7 +195,7 @@ TEST(TlogProofFormat, NamedRefusals) {
     EXPECT_THAT(ParseTlogProof(text), HasCodeAndMessage(StatusCode::kInvalidArgument, std::string(want))) << text;
   };
   bad("c2sp.org/tlog-proof@v2\nindex 1\n\n" + cp, "line 1");
-  bad("c2sp.org/tlog-proof@v1\nindex 01\n\n" + cp, "canonical");
+  bad("c2sp.org/tlog-proof@v1\nindex 01\n\n" + cp, "leading zero");
   bad("c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\n" + cp, "extra");
   bad("c2sp.org/tlog-proof@v1\nindx 1\n\n" + cp, "index N");
   bad("c2sp.org/tlog-proof@v1\nindex 1\n" + h.substr(1) + "\n\n" + cp, "proof hash");
