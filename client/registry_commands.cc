@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -41,6 +43,8 @@ struct Options {
   bool json = false;
   bool allow_downgrade = false;
   std::int64_t max_checkpoint_age_s = 86400;
+  std::optional<std::size_t> min_witnesses;  // pull/push --min-witnesses, trust witness --min
+  bool remove = false;
 };
 
 // kExitLogRefused: the registry's log contradicts what this client saw
@@ -183,6 +187,59 @@ int TrustLog(const Options& o) {
   return 0;
 }
 
+int TrustWitness(const Options& o) {
+  auto& fs = FileSystem::Default();
+  auto paths = distribution::PathsFromEnvironment();
+  if (!paths.ok()) return ReportError(paths.status(), o.json);
+  Status v = distribution::ValidateRegistryHost(o.registry);
+  if (!v.ok()) return ReportError(v, o.json);
+  auto state = distribution::LoadLogState(fs, *paths, o.registry);
+  if (!state.ok()) return ReportError(state.status(), o.json);
+  distribution::LogState next = state->value_or(distribution::LogState{});
+  next.registry = o.registry;
+  if (!o.root_file.empty()) {
+    auto bytes = ReadFileBounded(fs, o.root_file, 4096);
+    if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
+    std::string key(bytes->begin(), bytes->end());
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    auto verifier = tlog::NoteVerifier::Parse(key);
+    if (!verifier.ok()) return ReportError(verifier.status().WithContext(o.root_file), o.json);
+    if (verifier->type() != tlog::NoteSignatureType::kCosignatureV1) {
+      return ReportError(InvalidArgumentError(o.root_file + " is not a witness key (type 0x04, 'arca-registry witness key' prints one)"),
+                         o.json);
+    }
+    auto same = std::find(next.witnesses.begin(), next.witnesses.end(), key);
+    if (o.remove) {
+      if (same == next.witnesses.end()) return ReportError(NotFoundError(verifier->name() + " is not a trusted witness of " + o.registry), o.json);
+      next.witnesses.erase(same);
+    } else if (same == next.witnesses.end()) {
+      if (next.witnesses.size() == distribution::kMaxTrustedWitnesses) {
+        return ReportError(ResourceExhaustedError("at most 32 witnesses per registry"), o.json);
+      }
+      next.witnesses.push_back(key);
+    }
+  } else if (!o.min_witnesses) {
+    return ReportError(InvalidArgumentError("give a witness key file, --min N, or both"), o.json);
+  }
+  if (o.min_witnesses) next.min_witnesses = *o.min_witnesses;
+  next.min_witnesses = std::min(next.min_witnesses, next.witnesses.size());
+  if (o.min_witnesses && *o.min_witnesses > next.witnesses.size()) {
+    return ReportError(InvalidArgumentError("--min " + std::to_string(*o.min_witnesses) + " exceeds the " +
+                                            std::to_string(next.witnesses.size()) + " witnesses trusted for " + o.registry),
+                       o.json);
+  }
+  Status s = distribution::SaveLogState(fs, *paths, next);
+  if (!s.ok()) return ReportError(s, o.json);
+  if (o.json) {
+    PrintJson({{"registry", o.registry}, {"witnesses", next.witnesses}, {"min_witnesses", next.min_witnesses}});
+  } else {
+    std::printf("%s: %zu trusted witness%s, %zu cosignature%s required on every checkpoint\n", o.registry.c_str(),
+                next.witnesses.size(), next.witnesses.size() == 1 ? "" : "es", next.min_witnesses,
+                next.min_witnesses == 1 ? "" : "s");
+  }
+  return 0;
+}
+
 int TrustRm(const Options& o) {
   auto paths = distribution::PathsFromEnvironment();
   if (!paths.ok()) return ReportError(paths.status(), o.json);
@@ -191,6 +248,21 @@ int TrustRm(const Options& o) {
   if (o.json) PrintJson({{"namespace", o.namespace_name}, {"removed", true}});
   else std::printf("no longer trusting namespace %s\n", o.namespace_name.c_str());
   return 0;
+}
+
+// CosignerNames lists the trusted witnesses that cosigned a verified head.
+std::vector<std::string> CosignerNames(const tlog::OpenedCheckpoint& head) {
+  std::vector<std::string> out;
+  for (const auto& c : head.cosigned) out.push_back(c.name);
+  return out;
+}
+
+// WitnessLine: "  cosigned by w1, w2\n", or nothing without cosignatures.
+std::string WitnessLine(const std::vector<std::string>& names) {
+  if (names.empty()) return "";
+  std::string out = "  cosigned by ";
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out + "\n";
 }
 
 int PushCmd(const Options& o) {
@@ -223,6 +295,7 @@ int PushCmd(const Options& o) {
     if (!client.ok()) return ReportError(client.status(), o.json);
     distribution::LogCheckOptions lo;
     lo.now = NowUnixSeconds();
+    lo.min_witnesses = o.min_witnesses;
     auto view = distribution::OpenLog(**client, *state, ref->repository, lo);
     if (!view.ok() && distribution::IsLogRefusal(view.status())) return ReportLogRefusal(view.status(), o.json);
     if (view.ok()) {
@@ -241,7 +314,8 @@ int PushCmd(const Options& o) {
       next.checkpoint = view->head_note;
       if (Status s = distribution::SaveLogState(fs, *paths, next); !s.ok()) return ReportError(s, o.json);
       log = {{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
-             {"publish_index", publish->index}, {"key_pinned_now", view->key_pinned_now}};
+             {"publish_index", publish->index}, {"key_pinned_now", view->key_pinned_now},
+             {"witnesses", CosignerNames(view->head)}};
     }
   }
   if (o.json) {
@@ -255,6 +329,7 @@ int PushCmd(const Options& o) {
       std::printf("  log %s: publish entry %llu included in a checkpoint of %llu entries\n",
                   log["origin"].get<std::string>().c_str(), static_cast<unsigned long long>(log["publish_index"].get<std::uint64_t>()),
                   static_cast<unsigned long long>(log["size"].get<std::uint64_t>()));
+      std::printf("%s", WitnessLine(log["witnesses"].get<std::vector<std::string>>()).c_str());
     }
   }
   return 0;
@@ -315,6 +390,7 @@ int PullCmd(const Options& o) {
   distribution::LogCheckOptions lo;
   lo.now = NowUnixSeconds();
   lo.max_age_s = o.max_checkpoint_age_s;
+  lo.min_witnesses = o.min_witnesses;
   bool pinned = *state && !(*state)->log_key.empty();
   auto opened = distribution::OpenLog(**log_client, *state, ref->repository, lo);
   std::optional<distribution::LogView> view;
@@ -409,7 +485,8 @@ int PullCmd(const Options& o) {
                {"bytes_reused", r->bytes_reused}, {"packs_assembled", r->packs_assembled},
                {"name", r->name}, {"version", r->version}, {"store", *store}, {"ref_name", r->ref_name},
                {"log", view ? Json{{"origin", view->head.checkpoint.origin}, {"size", view->head.checkpoint.size},
-                                   {"publish_index", target->publish->index}, {"key_pinned_now", view->key_pinned_now}}
+                                   {"publish_index", target->publish->index}, {"key_pinned_now", view->key_pinned_now},
+                                   {"witnesses", CosignerNames(view->head)}}
                             : Json(nullptr)}});
   } else {
     std::printf("verified and installed %s:%s as %s in %s\n  manifest %s; downloaded %s of %s (%llu blobs, %llu already present)\n",
@@ -424,6 +501,7 @@ int PullCmd(const Options& o) {
                 static_cast<unsigned long long>(target->publish->index),
                 static_cast<unsigned long long>(view->head.checkpoint.size),
                 view->key_pinned_now ? " (first contact: log key pinned)" : ", consistent with the last one seen");
+    if (view) std::printf("%s", WitnessLine(CosignerNames(view->head)).c_str());
   }
   return 0;
 }
@@ -525,6 +603,13 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   tlog_cmd->add_flag("--replace", o->replace, "Replace a different key already pinned (forgets the checkpoint seen with it)");
   json(tlog_cmd);
   tlog_cmd->callback([run, o] { *run = [o] { return TrustLog(*o); }; });
+  auto* twit = trust->add_subcommand("witness", "Trust a witness of a registry's log and/or require N cosignatures on its checkpoints");
+  twit->add_option("registry", o->registry, "Registry HOST:PORT")->required();
+  twit->add_option("key", o->root_file, "File holding the witness's key (from 'arca-registry witness key')");
+  twit->add_option("--min", o->min_witnesses, "Cosignatures from trusted witnesses every checkpoint must carry");
+  twit->add_flag("--remove", o->remove, "Stop trusting this witness");
+  json(twit);
+  twit->callback([run, o] { *run = [o] { return TrustWitness(*o); }; });
   auto* trm = trust->add_subcommand("rm", "Stop trusting a namespace");
   trm->add_option("namespace", o->namespace_name, "Namespace")->required();
   json(trm);
@@ -535,6 +620,7 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   push->add_option("reference", o->reference, "HOST:PORT/namespace/name:tag")->required();
   push->add_option("--chunk-size", o->chunk_size, "Upload blobs in chunks of this size; an interrupted push resumes after the last chunk the registry acknowledged")
       ->capture_default_str();
+  push->add_option("--min-witnesses", o->min_witnesses, "Witness cosignatures the log's checkpoint must carry (default: arca trust witness --min)");
   net(push);
   json(push);
   push->callback([run, o] { *run = [o] { return PushCmd(*o); }; });
@@ -545,6 +631,7 @@ void AddRegistryCommands(CLI::App& app, Command* run) {
   pull->add_flag("--allow-downgrade", o->allow_downgrade, "Accept a tag that now points at an older version than this client installed for it");
   pull->add_option("--max-checkpoint-age", o->max_checkpoint_age_s, "Refuse a log checkpoint older than this many seconds (freeze)")
       ->capture_default_str();
+  pull->add_option("--min-witnesses", o->min_witnesses, "Witness cosignatures the log's checkpoint must carry (default: arca trust witness --min)");
   net(pull);
   json(pull);
   pull->callback([run, o] { *run = [o] { return PullCmd(*o); }; });

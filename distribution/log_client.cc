@@ -45,11 +45,14 @@ std::string LogStatePath(const Paths& paths, const std::string& registry) {
 Result<LogState> ParseLogState(ByteSpan bytes) {
   if (bytes.size() > kMaxLogStateBytes) return ResourceExhaustedError("log state is over 1 MiB");
   ARCA_ASSIGN_OR_RETURN(Json j, ParseJson(Text(bytes), "log state"));
-  ARCA_RETURN_IF_ERROR(RejectUnknownFields(j, {"registry", "logKey", "checkpoint", "tags"}, "log state"));
+  ARCA_RETURN_IF_ERROR(
+      RejectUnknownFields(j, {"registry", "logKey", "checkpoint", "tags", "witnesses", "minWitnesses"}, "log state"));
   LogState s;
   ARCA_ASSIGN_OR_RETURN(s.registry, RequireString(j, "registry", "log state"));
   ARCA_ASSIGN_OR_RETURN(s.log_key, RequireString(j, "logKey", "log state"));
-  ARCA_RETURN_IF_ERROR(tlog::NoteVerifier::Parse(s.log_key).status().WithContext("log state logKey"));
+  if (!s.log_key.empty()) {  // empty: witnesses trusted before the first contact
+    ARCA_RETURN_IF_ERROR(tlog::NoteVerifier::Parse(s.log_key).status().WithContext("log state logKey"));
+  }
   ARCA_ASSIGN_OR_RETURN(s.checkpoint, RequireString(j, "checkpoint", "log state"));
   if (!s.checkpoint.empty()) {
     ARCA_ASSIGN_OR_RETURN(auto note, tlog::ParseNote(s.checkpoint));
@@ -64,13 +67,35 @@ Result<LogState> ParseLogState(ByteSpan bytes) {
     ARCA_ASSIGN_OR_RETURN(t.publish_index, RequireUint(v, "publishIndex", where, INT64_MAX));
     s.tags[k] = t;
   }
+  if (j.contains("witnesses")) {
+    ARCA_ASSIGN_OR_RETURN(const Json* ws, RequireArray(j, "witnesses", "log state"));
+    if (ws->size() > kMaxTrustedWitnesses) return ResourceExhaustedError("log state: more than 32 witnesses");
+    for (const auto& w : *ws) {
+      if (!w.is_string()) return InvalidArgumentError("log state witnesses: not a string");
+      auto v = tlog::NoteVerifier::Parse(w.get<std::string>());
+      if (!v.ok()) return v.status().WithContext("log state witnesses");
+      if (v->type() != tlog::NoteSignatureType::kCosignatureV1) {
+        return InvalidArgumentError("log state witnesses: " + v->name() + " is not a cosignature (type 0x04) key");
+      }
+      s.witnesses.push_back(w.get<std::string>());
+    }
+  }
+  if (j.contains("minWitnesses")) {
+    ARCA_ASSIGN_OR_RETURN(std::uint64_t n, RequireUint(j, "minWitnesses", "log state", kMaxTrustedWitnesses));
+    s.min_witnesses = n;
+  }
+  if (s.min_witnesses > s.witnesses.size()) {
+    return InvalidArgumentError("log state: minWitnesses " + std::to_string(s.min_witnesses) + " exceeds the " +
+                                std::to_string(s.witnesses.size()) + " trusted witnesses");
+  }
   return s;
 }
 
 Result<std::string> SerializeLogState(const LogState& s) {
   Json tags = Json::object();
   for (const auto& [k, v] : s.tags) tags[k] = {{"manifest", v.manifest}, {"publishIndex", v.publish_index}};
-  Json j = {{"registry", s.registry}, {"logKey", s.log_key}, {"checkpoint", s.checkpoint}, {"tags", tags}};
+  Json j = {{"registry", s.registry}, {"logKey", s.log_key}, {"checkpoint", s.checkpoint}, {"tags", tags},
+            {"witnesses", s.witnesses}, {"minWitnesses", s.min_witnesses}};
   return j.dump(2) + "\n";
 }
 
@@ -89,6 +114,17 @@ Status SaveLogState(FileSystem& fs, const Paths& paths, const LogState& state) {
   ARCA_RETURN_IF_ERROR(MakeDirs(fs, paths.config_dir + "/logs", 0700));
   ARCA_ASSIGN_OR_RETURN(std::string text, SerializeLogState(state));
   return WriteFileAtomic(fs, LogStatePath(paths, state.registry), AsBytes(text), 0600);
+}
+
+Result<std::vector<tlog::NoteVerifier>> TrustedWitnesses(const std::optional<LogState>& state) {
+  std::vector<tlog::NoteVerifier> out;
+  if (!state) return out;
+  for (const auto& w : state->witnesses) {
+    auto v = tlog::NoteVerifier::Parse(w);
+    if (!v.ok()) return v.status().WithContext("trusted witness key");
+    out.push_back(std::move(*v));
+  }
+  return out;
 }
 
 bool IsLogRefusal(const Status& status) { return status.code() == StatusCode::kUnauthenticated; }
@@ -111,11 +147,29 @@ Result<LogView> OpenLog(RegistryClient& client, const std::optional<LogState>& s
   tlog::CheckpointPolicy policy;
   policy.origin = verifier.name();
   policy.log_keys.push_back(verifier);
+  ARCA_ASSIGN_OR_RETURN(policy.witnesses, TrustedWitnesses(state));
+  policy.min_witnesses = options.min_witnesses.value_or(state ? state->min_witnesses : 0);
+  if (policy.min_witnesses > policy.witnesses.size()) {
+    return InvalidArgumentError(std::to_string(policy.min_witnesses) + " witness cosignatures required, but " +
+                                std::to_string(policy.witnesses.size()) + " witness keys are trusted for this registry "
+                                "(arca trust witness REGISTRY KEYFILE)");
+  }
+  // The stored checkpoint was checked when it was accepted; it is re-opened
+  // only for its signature and tree, whatever the quorum is now.
+  tlog::CheckpointPolicy stored_policy = policy;
+  stored_policy.min_witnesses = 0;
 
-  // 1-4. The head: signed by the log's key, for this origin.
+  // 1-5. The head: signed by the log's key, for this origin, cosigned.
   ARCA_ASSIGN_OR_RETURN(Bytes note, client.Get(std::string(kLogApiPrefix) + "checkpoint", 64 * 1024));
   view.head_note = Text(note);
-  ARCA_ASSIGN_OR_RETURN(view.head, tlog::OpenCheckpoint(view.head_note, policy));
+  auto head_opened = tlog::OpenCheckpoint(view.head_note, policy);
+  if (!head_opened.ok() && head_opened.status().message().rfind("witnesses:", 0) == 0) {
+    return Status(head_opened.status().code(),
+                  head_opened.status().message() + " (a witness was down or refused to cosign, e.g. because this log "
+                  "forked; the registry's /arca/v1/log/witnesses says which)");
+  }
+  if (!head_opened.ok()) return head_opened.status();
+  view.head = std::move(*head_opened);
   const tlog::Checkpoint& head = view.head.checkpoint;
   // 6. freeze.
   if (!head.time) return Refuse("freeze", "the registry's checkpoint carries no time");
@@ -131,7 +185,7 @@ Result<LogView> OpenLog(RegistryClient& client, const std::optional<LogState>& s
 
   // 8. Consistency with what this client saw before.
   if (state && !state->checkpoint.empty()) {
-    auto old = tlog::OpenCheckpoint(state->checkpoint, policy);
+    auto old = tlog::OpenCheckpoint(state->checkpoint, stored_policy);
     if (!old.ok()) return old.status().WithContext("the last checkpoint this client saw (its state file)");
     view.previous = old->checkpoint;
     std::vector<tlog::Hash> proof;
@@ -168,9 +222,8 @@ Result<LogView> OpenLog(RegistryClient& client, const std::optional<LogState>& s
     std::string where = "log entry " + std::to_string(v.index);
     if (last && v.index <= *last) return Refuse("inclusion", where + " is listed out of order");
     last = v.index;
-    if (v.index >= head.size) {
-      return Refuse("inclusion", where + " is beyond the checkpoint's " + std::to_string(head.size) + " entries");
-    }
+    // Appended after the checkpoint was signed: not provable under it yet.
+    if (v.index >= head.size) continue;
     ARCA_ASSIGN_OR_RETURN(v.entry, tlog::ParseLogEntry(v.bytes));
     bool ours = v.entry.repository == repository || (v.entry.kind == tlog::kEntryRoot && v.entry.ns == ns);
     if (!ours) return Refuse("inclusion", where + " is not about " + repository);

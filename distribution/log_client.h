@@ -46,18 +46,25 @@ struct TagSeen {
   friend bool operator==(const TagSeen&, const TagSeen&) = default;
 };
 
+// kMaxTrustedWitnesses bounds the witness keys a client keeps per registry.
+inline constexpr std::size_t kMaxTrustedWitnesses = 32;
+
 // LogState is logs/<registry>.json under the config directory.
 struct LogState {
   std::string registry;
   std::string log_key;     // C2SP verifier key text
   std::string checkpoint;  // the last accepted signed checkpoint, verbatim
   std::map<std::string, TagSeen> tags;  // "repository:tag"
+  std::vector<std::string> witnesses;   // trusted witness verifier keys (type 0x04)
+  std::size_t min_witnesses = 0;        // cosignatures required from them
   friend bool operator==(const LogState&, const LogState&) = default;
 };
 
 std::string LogStatePath(const Paths& paths, const std::string& registry);
 // ParseLogState / SerializeLogState: strict JSON {"registry", "logKey",
-// "checkpoint", "tags": {"repo:tag": {"manifest", "publishIndex"}}}.
+// "checkpoint", "tags": {"repo:tag": {"manifest", "publishIndex"}},
+// "witnesses": [vkey...], "minWitnesses": N} (the last two optional, for
+// files written before witnesses existed; minWitnesses ≤ witnesses).
 // InvalidArgument naming the field; ResourceExhausted over the size bound.
 Result<LogState> ParseLogState(ByteSpan bytes);
 Result<std::string> SerializeLogState(const LogState& state);
@@ -80,6 +87,9 @@ struct LogCheckOptions {
   UnixSeconds now = 0;
   std::int64_t max_age_s = 86400;   // freeze: oldest checkpoint accepted
   std::int64_t max_future_s = 300;  // clock skew tolerated
+  // Cosignatures required from the state's trusted witnesses; unset: the
+  // state's minWitnesses.
+  std::optional<std::size_t> min_witnesses;
 };
 
 // LogView is what OpenLog verified.
@@ -95,13 +105,19 @@ struct LogView {
 // OpenLog fetches the registry's signed checkpoint and checks, in order:
 // signature by the pinned (or, at first contact, the served) log key and
 // origin = the key's name (bad-signature / unknown-key / wrong-origin),
+// the required witness cosignatures from the state's witnesses (witnesses),
 // freshness (freeze), consistency with state->checkpoint from tiles
 // (rollback / split-view), then fetches the entries of `repository` (and
 // its namespace's root entries) and verifies each one's inclusion
-// (inclusion). Every refusal is Unauthenticated with the check's name first;
+// (inclusion); entries listed beyond the checkpoint's size (appended after
+// it was signed) are left out. Every refusal is Unauthenticated with the check's name first;
 // transport failures keep their codes.
 Result<LogView> OpenLog(RegistryClient& client, const std::optional<LogState>& state, const std::string& repository,
                         const LogCheckOptions& options);
+
+// TrustedWitnesses parses the state's witness keys. InvalidArgument naming a
+// damaged key.
+Result<std::vector<tlog::NoteVerifier>> TrustedWitnesses(const std::optional<LogState>& state);
 
 // IsLogRefusal: an Unauthenticated status from OpenLog's checks (what the
 // CLI reports with its own exit code).

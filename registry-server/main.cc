@@ -193,6 +193,9 @@ int Main(int argc, char** argv) {
                     "Seconds a served checkpoint stays current before the log signs (and witnesses cosign) a new one "
                     "(default 300; clients refuse one older than a day)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{43200}));
+  std::int64_t witness_retry = kWitnessRetryS;
+  serve->add_option("--witness-retry", witness_retry, "Seconds before a witness that failed is asked again (default 30)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600}));
 
   auto* logc = app.add_subcommand("log", "The transparency log (specs/log.md)");
   logc->require_subcommand(1);
@@ -314,7 +317,7 @@ int Main(int argc, char** argv) {
       }
       witnesses.push_back(WitnessEndpoint{pair.at(0), std::move(*w)});
     }
-    (*reg)->ConfigureWitnesses(std::move(witnesses), checkpoint_interval);
+    (*reg)->ConfigureWitnesses(std::move(witnesses), checkpoint_interval, witness_retry);
     auto server = Server::Create(**reg, o);
     if (!server.ok()) return Fail(server.status(), false);
     sigset_t stop_signals = BlockStopSignals();

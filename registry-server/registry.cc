@@ -173,7 +173,7 @@ Result<Registry::SignedHead> Registry::SignLocked(UnixSeconds now) {
   return head;
 }
 
-void Registry::ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s) {
+void Registry::ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s, std::int64_t retry_s) {
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   witnesses_.clear();
   for (auto& w : witnesses) {
@@ -181,6 +181,7 @@ void Registry::ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::i
     witnesses_.push_back(std::move(slot));
   }
   head_refresh_s_ = refresh_s;
+  witness_retry_s_ = retry_s;
   head_.reset();
 }
 
@@ -199,7 +200,10 @@ Result<tlog::WitnessAnswer> PostToWitness(const WitnessEndpoint& w, const std::s
   cli.set_read_timeout(std::chrono::milliseconds(w.timeout_ms));
   cli.set_write_timeout(std::chrono::milliseconds(w.timeout_ms));
   auto res = cli.Post(prefix + "/add-checkpoint", body, "text/plain");
-  if (!res) return UnavailableError("witness " + w.key.name() + " at " + w.url + ": " + httplib::to_string(res.error()));
+  if (!res) {
+    return UnavailableError("cannot reach witness " + w.key.name() + " at " + w.url + " (" + httplib::to_string(res.error()) +
+                            " error)");
+  }
   tlog::WitnessAnswer a;
   a.http_status = res->status;
   a.content_type = res->get_header_value("Content-Type");
@@ -234,7 +238,7 @@ Result<Registry::SignedHead> Registry::CurrentHead(UnixSeconds now) {
     ARCA_ASSIGN_OR_RETURN(std::string submitted, tlog::SerializeNote(own));
     auto sig = tlog::RequestCosignature(submitted, key, prover, post, &slot.known_size);
     if (!sig.ok()) {
-      slot.retry_after = now + kWitnessRetryS;
+      slot.retry_after = now + witness_retry_s_;
       slot.last_error = sig.status().message();
       std::fprintf(stderr, "arca-registry: checkpoint of %llu entries not cosigned: %s\n",
                    static_cast<unsigned long long>(head_->checkpoint.size), slot.last_error.c_str());

@@ -71,8 +71,8 @@ struct WitnessEndpoint {
   int timeout_ms = 5000;
 };
 
-// kWitnessRetryS: a witness that failed is not asked again for this long
-// (so a dead witness does not slow every request).
+// kWitnessRetryS: by default a witness that failed is not asked again for
+// this long (so a dead witness does not slow every request).
 inline constexpr std::int64_t kWitnessRetryS = 30;
 
 // Registry opens a data directory: metadata.db (SQLite, WAL), blobs/ and the
@@ -109,12 +109,14 @@ class Registry {
   // ConfigureWitnesses names the witnesses whose cosignatures the served
   // checkpoint carries (tlog-witness add-checkpoint over HTTP), and how old a
   // served checkpoint may get before it is signed again. Call before serving.
-  void ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s);
+  // A witness that failed is asked again after retry_s.
+  void ConfigureWitnesses(std::vector<WitnessEndpoint> witnesses, std::int64_t refresh_s,
+                          std::int64_t retry_s = kWitnessRetryS);
 
   // CurrentHead is the checkpoint the log serves: signed again when the tree
   // grew or the last one is older than the refresh interval, and carrying a
   // cosignature from each configured witness that gave one. A witness that
-  // failed is asked again after kWitnessRetryS; its error is in
+  // failed is asked again after the retry interval; its error is in
   // WitnessStatus and on stderr. Witnesses are asked one after another,
   // each bounded by the endpoint's timeouts.
   Result<SignedHead> CurrentHead(UnixSeconds now);
@@ -146,6 +148,7 @@ class Registry {
   UnixSeconds last_checkpoint_time_ = 0;
   std::optional<SignedHead> head_;  // what CurrentHead serves
   std::int64_t head_refresh_s_ = 300;
+  std::int64_t witness_retry_s_ = kWitnessRetryS;
   std::vector<WitnessSlot> witnesses_;
   std::unique_ptr<Metadata> metadata_;
   std::unique_ptr<BlobStore> blobs_;
