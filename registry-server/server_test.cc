@@ -20,6 +20,7 @@
 #include "format/package.h"
 #include "format/testing/synthetic_weights.h"
 #include "registry-server/registry.h"
+#include "registry-server/witness_server.h"
 #include "signer/documents.h"
 #include "signer/package_signing.h"
 #include "signer/root.h"
@@ -27,6 +28,7 @@
 #include "tlog/entries.h"
 #include "tlog/proof.h"
 #include "tlog/tiles.h"
+#include "tlog/witness.h"
 
 namespace arca::registry {
 namespace {
@@ -854,6 +856,96 @@ TEST(RegistryLog, AppendsSurviveReopenAndKeepTheTree) {
     EXPECT_EQ(head.checkpoint.size, reference.size());
     EXPECT_EQ(head.checkpoint.root, reference.Root());
   }
+}
+
+// The log's current checkpoint and its witnesses (specs/registry.md §8):
+// one checkpoint per tree size and refresh interval, cosigned by a real
+// witness server on loopback; a witness that stops is reported and asked
+// again after the retry interval; the witness's state survives a restart.
+TEST(RegistryWitness, CurrentHeadIsCachedAndCosigned) {
+  testing_util::TempDir tmp;
+  auto reg = Registry::Open(tmp.path() + "/var").value();
+  auto append = [&](int i) {
+    tlog::LogEntry e;
+    e.kind = "tag";
+    e.ns = "acme";
+    e.time = i;
+    e.repository = "acme/x";
+    e.tag = "t" + std::to_string(i);
+    e.manifest = format::DigestOf(AsBytes(std::to_string(i)));
+    ASSERT_THAT(reg->metadata().AppendLog(e), IsOk());
+  };
+  append(0);
+  auto state = SqliteWitnessState::Open(tmp.path() + "/w").value();
+  tlog::NoteSigner wkey = LoadOrCreateWitnessKey(tmp.path() + "/w", "w.example/w").value();
+  const tlog::NoteVerifier wv = wkey.verifier();
+  EXPECT_EQ(stdfs::status(tmp.path() + "/w/witness.key").permissions() & stdfs::perms::all,
+            stdfs::perms::owner_read | stdfs::perms::owner_write);
+  auto witness = std::make_unique<tlog::Witness>(std::move(wkey), std::vector<tlog::NoteVerifier>{reg->log_key().verifier()}, *state);
+  WitnessServeOptions wo;
+  wo.port = 0;
+  wo.log_requests = false;
+  auto wserver = WitnessServer::Create(*witness, *state, wo).value();
+  ASSERT_THAT(wserver->Start(), IsOk());
+  const std::string url = "http://127.0.0.1:" + std::to_string(wserver->port());
+  reg->ConfigureWitnesses({WitnessEndpoint{url, wv, 2000}}, /*refresh_s=*/100, /*retry_s=*/10);
+
+  tlog::CheckpointPolicy need_witness{reg->log_key().verifier().name(), {reg->log_key().verifier()}, {wv}, 1};
+  auto h1 = reg->CurrentHead(1000).value();
+  auto opened = tlog::OpenCheckpoint(h1.note, need_witness);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_EQ(opened->cosigned.at(0).name, "w.example/w");
+  // Same size within the interval: the very same note, not re-signed.
+  EXPECT_EQ(reg->CurrentHead(1050).value().note, h1.note);
+  // The tree grew: a new checkpoint, cosigned with a consistency proof from 1.
+  for (int i = 1; i < 20; ++i) append(i);
+  auto h2 = reg->CurrentHead(1060).value();
+  EXPECT_EQ(h2.checkpoint.size, 20u);
+  ASSERT_THAT(tlog::OpenCheckpoint(h2.note, need_witness), IsOk());
+  EXPECT_EQ((*state->Latest(h2.checkpoint.origin))->size, 20u);
+  // The interval passed: re-signed with the new time.
+  auto h3 = reg->CurrentHead(1200).value();
+  EXPECT_EQ(*h3.checkpoint.time, 1200);
+  ASSERT_THAT(tlog::OpenCheckpoint(h3.note, need_witness), IsOk());
+
+  // The witness stops: the next head is served without its cosignature, the
+  // error is reported, and the witness is not asked again before retry_s.
+  wserver->Stop();
+  append(20);
+  auto h4 = reg->CurrentHead(1210).value();
+  EXPECT_THAT(tlog::OpenCheckpoint(h4.note, need_witness).status().message(), HasSubstr("witnesses:"));
+  auto status = reg->WitnessStatus();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_THAT(status[0].last_error, HasSubstr("cannot reach witness w.example/w"));
+  EXPECT_EQ(status[0].known_size, 20u);
+  // Restart the witness from its database: it remembers 20 and cosigns 21
+  // once the retry interval has passed.
+  witness.reset();
+  state.reset();
+  state = SqliteWitnessState::Open(tmp.path() + "/w").value();
+  EXPECT_EQ((*state->Latest(h2.checkpoint.origin))->size, 20u);
+  witness = std::make_unique<tlog::Witness>(LoadOrCreateWitnessKey(tmp.path() + "/w", "").value(),
+                                            std::vector<tlog::NoteVerifier>{reg->log_key().verifier()}, *state);
+  wo.port = std::stoi(url.substr(url.rfind(':') + 1));
+  wserver = WitnessServer::Create(*witness, *state, wo).value();
+  ASSERT_THAT(wserver->Start(), IsOk());
+  EXPECT_THAT(tlog::OpenCheckpoint(reg->CurrentHead(1215).value().note, need_witness).status().message(),
+              HasSubstr("witnesses:"));  // still inside retry_s
+  auto h5 = reg->CurrentHead(1221).value();
+  EXPECT_EQ(h5.checkpoint.size, 21u);
+  ASSERT_THAT(tlog::OpenCheckpoint(h5.note, need_witness), IsOk());
+  EXPECT_TRUE(reg->WitnessStatus()[0].last_error.empty());
+  // Its status endpoint names the log and the size.
+  httplib::Client c("127.0.0.1", wserver->port());
+  auto res = c.Get("/arca/v1/witness");
+  ASSERT_TRUE(res);
+  auto j = ParseJson(res->body, "witness status").value();
+  EXPECT_EQ(j["logs"][0]["size"], 21);
+  EXPECT_EQ(j["refusals"], 0);
+  // Anything else is not served.
+  EXPECT_EQ(c.Get("/add-checkpoint")->status, 404);
+  EXPECT_EQ(c.Post("/add-checkpoint", std::string("old 0\n"), "text/plain")->status, 400);
+  wserver->Stop();
 }
 
 }  // namespace
