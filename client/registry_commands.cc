@@ -157,15 +157,9 @@ int TrustLog(const Options& o) {
   if (!paths.ok()) return ReportError(paths.status(), o.json);
   Status v = distribution::ValidateRegistryHost(o.registry);
   if (!v.ok()) return ReportError(v, o.json);
-  auto bytes = ReadFileBounded(fs, o.root_file, 4096);
-  if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
-  std::string key(bytes->begin(), bytes->end());
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-  auto verifier = tlog::NoteVerifier::Parse(key);
-  if (!verifier.ok()) return ReportError(verifier.status().WithContext(o.root_file), o.json);
-  if (verifier->type() != tlog::NoteSignatureType::kEd25519) {
-    return ReportError(InvalidArgumentError(o.root_file + " is not a log key (type 0x01)"), o.json);
-  }
+  auto verifier = tlog::ReadVerifierKeyFile(fs, o.root_file, tlog::NoteSignatureType::kEd25519);
+  if (!verifier.ok()) return ReportError(verifier.status(), o.json);
+  const std::string key = verifier->ToString();
   auto state = distribution::LoadLogState(fs, *paths, o.registry);
   if (!state.ok()) return ReportError(state.status(), o.json);
   distribution::LogState next;
@@ -198,16 +192,9 @@ int TrustWitness(const Options& o) {
   distribution::LogState next = state->value_or(distribution::LogState{});
   next.registry = o.registry;
   if (!o.root_file.empty()) {
-    auto bytes = ReadFileBounded(fs, o.root_file, 4096);
-    if (!bytes.ok()) return ReportError(bytes.status().WithContext(o.root_file), o.json);
-    std::string key(bytes->begin(), bytes->end());
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-    auto verifier = tlog::NoteVerifier::Parse(key);
-    if (!verifier.ok()) return ReportError(verifier.status().WithContext(o.root_file), o.json);
-    if (verifier->type() != tlog::NoteSignatureType::kCosignatureV1) {
-      return ReportError(InvalidArgumentError(o.root_file + " is not a witness key (type 0x04, 'arca-registry witness key' prints one)"),
-                         o.json);
-    }
+    auto verifier = tlog::ReadVerifierKeyFile(fs, o.root_file, tlog::NoteSignatureType::kCosignatureV1);
+    if (!verifier.ok()) return ReportError(verifier.status(), o.json);
+    const std::string key = verifier->ToString();
     auto same = std::find(next.witnesses.begin(), next.witnesses.end(), key);
     if (o.remove) {
       if (same == next.witnesses.end()) return ReportError(NotFoundError(verifier->name() + " is not a trusted witness of " + o.registry), o.json);

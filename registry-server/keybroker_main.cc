@@ -2,8 +2,6 @@
 // release log. Admin commands take the same --data as serve and work while
 // it runs (SQLite WAL).
 #include <CLI/CLI.hpp>
-#include <pthread.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <iostream>
@@ -12,6 +10,7 @@
 #include "base/file_system.h"
 #include "base/json.h"
 #include "base/listen_address.h"
+#include "base/stop_signals.h"
 #include "base/time.h"
 #include "format/lineage_key.h"
 #include "registry-server/keybroker.h"
@@ -131,18 +130,11 @@ int Main(int argc, char** argv) {
     }
     auto server = Server::Create(**broker, std::move(o));
     if (!server.ok()) return Fail(server.status(), false);
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    const StopSignals stop_signals;  // before the server's threads start
     if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
     std::fprintf(stderr, "arca-keybroker: serving %s on http://%s:%d%s\n", data.c_str(), hp->host.c_str(),
                  (*server)->port(), allow_sim ? " (accepting SIMULATED evidence: --allow-sim)" : "");
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "arca-keybroker: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    std::fprintf(stderr, "arca-keybroker: %s, stopping\n", StopSignals::Describe(stop_signals.Wait()));
     (*server)->Stop();
     return 0;
   }

@@ -1,8 +1,6 @@
 // arca-registry: serve, and the operator's admin commands. Admin commands
 // take the same --data as serve and work while it runs (SQLite WAL).
 #include <CLI/CLI.hpp>
-#include <pthread.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
@@ -10,6 +8,7 @@
 
 #include "base/file_system.h"
 #include "base/listen_address.h"
+#include "base/stop_signals.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "registry-server/registry.h"
@@ -65,40 +64,6 @@ Status ApplyConfig(const std::string& path, std::string& data, std::string& list
   return Status::Ok();
 }
 
-// ReadVerifierKey reads a file holding one C2SP verifier key of `type`.
-Result<tlog::NoteVerifier> ReadVerifierKey(const std::string& path, tlog::NoteSignatureType type) {
-  ARCA_ASSIGN_OR_RETURN(Bytes bytes, ReadFileBounded(FileSystem::Default(), path, 4096));
-  std::string text(bytes.begin(), bytes.end());
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  auto key = tlog::NoteVerifier::Parse(text);
-  if (!key.ok()) return key.status().WithContext(path);
-  if (key->type() != type) {
-    return InvalidArgumentError(path + (type == tlog::NoteSignatureType::kEd25519
-                                            ? " is not a log key ('arca-registry log key' prints one)"
-                                            : " is not a witness key ('arca-registry witness key' prints one)"));
-  }
-  return key;
-}
-
-// BlockStopSignals blocks SIGINT/SIGTERM in this thread and every thread it
-// starts later (they inherit the mask), so WaitForStopSignal takes them with
-// sigwait and stopping runs on the main thread, not in a signal handler.
-sigset_t BlockStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  return stop_signals;
-}
-
-void WaitForStopSignal(const sigset_t& stop_signals) {
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "arca-registry: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
-}
-
 int WitnessMain(const std::string& what, const std::string& data, const std::string& name, std::string listen,
                 const std::vector<std::string>& log_key_files, bool quiet, bool json) {
   if (what == "key") {
@@ -132,7 +97,7 @@ int WitnessMain(const std::string& what, const std::string& data, const std::str
   }
   std::vector<tlog::NoteVerifier> logs;
   for (const auto& f : log_key_files) {
-    auto k = ReadVerifierKey(f, tlog::NoteSignatureType::kEd25519);
+    auto k = tlog::ReadVerifierKeyFile(FileSystem::Default(), f, tlog::NoteSignatureType::kEd25519);
     if (!k.ok()) return Fail(k.status().WithContext("--log-key"), false);
     logs.push_back(std::move(*k));
   }
@@ -148,13 +113,13 @@ int WitnessMain(const std::string& what, const std::string& data, const std::str
   o.log_requests = !quiet;
   auto server = WitnessServer::Create(witness, **state, o);
   if (!server.ok()) return Fail(server.status(), false);
-  sigset_t stop_signals = BlockStopSignals();
+  const StopSignals stop_signals;  // before the server's threads start
   if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
   std::string origins;
   for (const auto& o2 : witness.Origins()) origins += (origins.empty() ? "" : ", ") + o2;
   std::fprintf(stderr, "arca-registry: witness %s serving on http://%s:%d for %s\n", witness.verifier().name().c_str(),
                o.host.c_str(), (*server)->port(), origins.c_str());
-  WaitForStopSignal(stop_signals);
+  std::fprintf(stderr, "arca-registry: %s, stopping\n", StopSignals::Describe(stop_signals.Wait()));
   (*server)->Stop();
   return 0;
 }
@@ -310,7 +275,7 @@ int Main(int argc, char** argv) {
     o.log_requests = !quiet;
     std::vector<WitnessEndpoint> witnesses;
     for (const auto& pair : witness_args) {
-      auto w = ReadVerifierKey(pair.at(1), tlog::NoteSignatureType::kCosignatureV1);
+      auto w = tlog::ReadVerifierKeyFile(FileSystem::Default(), pair.at(1), tlog::NoteSignatureType::kCosignatureV1);
       if (!w.ok()) return Fail(w.status().WithContext("--witness"), false);
       if (pair.at(0).rfind("http://", 0) != 0 && pair.at(0).rfind("https://", 0) != 0) {
         return Fail(InvalidArgumentError("--witness " + pair.at(0) + ": the URL must start with http:// or https://"), false);
@@ -320,11 +285,11 @@ int Main(int argc, char** argv) {
     (*reg)->ConfigureWitnesses(std::move(witnesses), checkpoint_interval, witness_retry);
     auto server = Server::Create(**reg, o);
     if (!server.ok()) return Fail(server.status(), false);
-    sigset_t stop_signals = BlockStopSignals();
+    const StopSignals stop_signals;  // before the server's threads start
     if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
     std::fprintf(stderr, "arca-registry: serving %s on %s://%s:%d\n", data.c_str(), cert.empty() ? "http" : "https",
                  o.host.c_str(), (*server)->port());
-    WaitForStopSignal(stop_signals);
+    std::fprintf(stderr, "arca-registry: %s, stopping\n", StopSignals::Describe(stop_signals.Wait()));
     (*server)->Stop();
     return 0;
   }

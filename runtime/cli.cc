@@ -1,7 +1,5 @@
 #include "runtime/cli.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -22,6 +20,7 @@
 #include "base/file_system.h"
 #include "base/json.h"
 #include "base/listen_address.h"
+#include "base/stop_signals.h"
 #include "runtime/evidence.h"
 #include "runtime/serve.h"
 #include "runtime/tpm.h"
@@ -247,14 +246,7 @@ int MeasurementCmd(const Options& o) {
 }
 
 int ServeCmd(const Options& o) {
-  // SIGINT/SIGTERM are blocked before any thread starts (they inherit the
-  // mask) and taken by polling below, so shutdown runs on this thread.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const StopSignals stop_signals;  // before any thread starts
   ServeOptions so;
   so.reference = o.reference;
   so.store = o.store;
@@ -286,10 +278,8 @@ int ServeCmd(const Options& o) {
   }
   bool stopping = false;
   s = Serve(so, [&] {
-    timespec wait{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &wait);
-    if (sig > 0) {
-      so.log(sig == SIGINT ? "interrupted, stopping" : "terminated, stopping");
+    if (int sig = stop_signals.Poll(200)) {
+      so.log(std::string(StopSignals::Describe(sig)) + ", stopping");
       stopping = true;
     }
     return stopping;

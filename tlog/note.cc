@@ -367,4 +367,19 @@ Result<NoteVerification> OpenNote(std::string_view message, std::span<const Note
   return VerifyNote(note, known);
 }
 
+Result<NoteVerifier> ReadVerifierKeyFile(FileSystem& fs, const std::string& path, NoteSignatureType type) {
+  auto bytes = ReadFileBounded(fs, path, 4096);
+  if (!bytes.ok()) return bytes.status().WithContext(path);
+  std::string text(bytes->begin(), bytes->end());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  auto key = NoteVerifier::Parse(text);
+  if (!key.ok()) return key.status().WithContext(path);
+  if (key->type() != type) {
+    return InvalidArgumentError(path + (type == NoteSignatureType::kEd25519
+                                            ? " is not a log key (type 0x01, 'arca-registry log key' prints one)"
+                                            : " is not a witness key (type 0x04, 'arca-registry witness key' prints one)"));
+  }
+  return key;
+}
+
 }  // namespace arca::tlog

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/file_system.h"
 #include "base/secret_bytes.h"
 #include "base/signature.h"
 #include "base/status.h"
@@ -132,6 +133,11 @@ class NoteVerifier {
   crypto::PublicKey key_;
   std::uint32_t key_id_;
 };
+
+// ReadVerifierKeyFile reads a file holding one verifier key of `type` (what
+// `arca-registry log key` or `witness key` prints; trailing newlines are
+// ignored). Errors name the file; InvalidArgument says which key is wanted.
+Result<NoteVerifier> ReadVerifierKeyFile(FileSystem& fs, const std::string& path, NoteSignatureType type);
 
 // NoteSigner is a private key with its name. Its text form is
 // "PRIVATE+KEY+<name>+<8 hex key ID>+<base64(type || 32-byte seed)>", the
