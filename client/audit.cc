@@ -451,6 +451,11 @@ Json CycloneDxFromReport(const Json& report, const std::string& serial_uuid, con
                               {{"name", "arca:logIndex"}, {"value", std::to_string(v["logIndex"].get<std::uint64_t>())}},
                               {{"name", "arca:published"}, {"value", v["published"]}}});
     for (const auto& s : v["signers"]) props.push_back({{"name", "arca:releaseSigner"}, {"value", s}});
+    if (v.contains("countersignatures")) {
+      for (const auto& c : v["countersignatures"]) {
+        if (c.value("verified", false) && c["keyId"].is_string()) props.push_back({{"name", "arca:countersigner"}, {"value", c["keyId"]}});
+      }
+    }
     if (v["policy"].is_object()) {
       props.push_back({{"name", "arca:policyVersion"}, {"value", std::to_string(v["policy"]["version"].get<std::uint64_t>())}});
       for (const auto& a : v["policy"]["allow"]) {

@@ -146,7 +146,10 @@ Result<AuditBundle> Gather(const AuditOptions& o, const distribution::Paths& pat
 // Quoted prints an untrusted string (anyone may countersign) as a JSON
 // string with every non-ASCII and control character escaped, so a note
 // cannot move the terminal's cursor or forge lines of the report.
-std::string Quoted(const Json& s) { return s.is_string() ? s.dump(-1, ' ', true) : "(none)"; }
+// (A message may carry a byte-cut prefix of a UTF-8 field: replaced, not thrown.)
+std::string Quoted(const Json& s) {
+  return s.is_string() ? s.dump(-1, ' ', true, Json::error_handler_t::replace) : "(none)";
+}
 
 // CountersignatureLine is one countersignature of a version, in the order
 // of CountersignatureReport (audit.h).

@@ -318,7 +318,9 @@ TEST(AuditExports, CycloneDxHasOneModelPerVersionAndSharedDatasets) {
                                            {{"name", "acme/m"}, {"version", "2"}, {"manifest", "sha256:" + std::string(64, '2')},
                                             {"package", "sha256:" + std::string(64, 'b')}, {"parent", "sha256:" + std::string(64, 'a')},
                                             {"logIndex", 4}, {"published", "2026-01-02T00:00:00Z"}, {"signers", Json::array({"ab"})},
-                                            {"provenance", prov}, {"policy", nullptr}}})}};
+                                            {"provenance", prov}, {"policy", nullptr},
+                                            {"countersignatures", Json::array({{{"keyId", "cd"}, {"verified", true}},
+                                                                               {{"keyId", "ef"}, {"verified", false}}})}}})}};
   Json bom = CycloneDxFromReport(report, "urn:uuid:00000000-0000-4000-8000-000000000000", "2026-01-03T00:00:00Z");
   int models = 0, data = 0;
   for (const auto& c : bom["components"]) {
@@ -328,6 +330,14 @@ TEST(AuditExports, CycloneDxHasOneModelPerVersionAndSharedDatasets) {
   EXPECT_EQ(models, 2);
   EXPECT_EQ(data, 1);
   EXPECT_EQ(bom["dependencies"][1]["dependsOn"].size(), 2u);  // the dataset and the parent
+  std::vector<std::string> countersigners;
+  for (const auto& c : bom["components"]) {
+    if (!c.contains("properties")) continue;
+    for (const auto& p : c["properties"]) {
+      if (p["name"] == "arca:countersigner") countersigners.push_back(p["value"]);
+    }
+  }
+  EXPECT_EQ(countersigners, std::vector<std::string>{"cd"});  // a verified one only
   Json spdx = SpdxFromReport(report, "00000000-0000-4000-8000-000000000000", "2026-01-03T00:00:00Z");
   int ancestors = 0;
   for (const auto& e : spdx["@graph"]) ancestors += e.value("relationshipType", "") == "ancestorOf";

@@ -216,7 +216,7 @@ done
 "$ARCA" audit --verify "$W/b.arca-audit" --root "$W/root.json" --log-key "$W/log.key" --export spdx -o "$W/bom.spdx.json" 2>/dev/null
 "$VALIDATE" cyclonedx "$W/bom.cdx.json" "$SCHEMAS" >/dev/null || fail "CycloneDX export: $("$VALIDATE" cyclonedx "$W/bom.cdx.json" "$SCHEMAS")"
 "$VALIDATE" spdx "$W/bom.spdx.json" "$SCHEMAS" >/dev/null || fail "SPDX export: $("$VALIDATE" spdx "$W/bom.spdx.json" "$SCHEMAS")"
-python3 - "$W/bom.cdx.json" "$W/bom.spdx.json" <<'PY' || fail "exports lack the model, dataset or lineage"
+python3 - "$W/bom.cdx.json" "$W/bom.spdx.json" "$CS_KEY" <<'PY' || fail "exports lack the model, dataset, lineage or countersigner"
 import json,sys
 c=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
 models=[x for x in c["components"] if x["type"]=="machine-learning-model"]
@@ -227,5 +227,7 @@ types=[x["type"] for x in s["@graph"]]
 assert types.count("ai_AIPackage")==2 and types.count("dataset_DatasetPackage")==1
 rels=[x["relationshipType"] for x in s["@graph"] if x["type"]=="Relationship"]
 assert "trainedOn" in rels and "ancestorOf" in rels
+cs=[p["value"] for m in models for p in m["properties"] if p["name"]=="arca:countersigner"]
+assert cs==[sys.argv[3]], cs
 PY
 echo "log pins, downgrade/rollback/fork/key refusals, offline audit with tamper checks, schema-valid exports: ok"
