@@ -1,6 +1,7 @@
 #include "client/audit.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "format/package.h"
 #include "signer/dsse.h"
 #include "signer/package_signing.h"
+#include "signer/statement.h"
 #include "signer/verify.h"
 #include "tlog/checkpoint.h"
 #include "tlog/entries.h"
@@ -147,6 +149,70 @@ Status StageVersion(FileSystem& fs, const AuditVersion& v, const format::OciMani
 Json EntryTime(const tlog::LogEntry& e) { return FormatRfc3339(e.time); }
 
 }  // namespace
+
+Json CountersignatureReport(const format::OciManifest& oci, const std::map<std::string, Bytes>& blobs,
+                            const signer::PackageSubject& subject) {
+  Json out = Json::array();
+  std::size_t i = 0;
+  for (const auto& l : oci.layers) {
+    if (format::AttachmentRole(l) != signer::kRoleCountersign) continue;
+    const std::string name = "countersign[" + std::to_string(i++) + "]";
+    Json c = {{"digest", l.digest}, {"keyId", nullptr}, {"publicKey", nullptr}, {"note", nullptr},
+              {"signedAt", nullptr}, {"verified", false}, {"problem", nullptr}};
+    // The checks of signer::VerifyPackage, in its order; the first failure
+    // is the problem, but the predicate is read whatever the subject says,
+    // so a countersignature of another package still names its signer.
+    std::string problem;
+    auto fail = [&](const std::string& check, const std::string& why) {
+      if (problem.empty()) problem = name + "." + check + ": " + why;
+    };
+    auto blob = blobs.find(l.digest);
+    if (blob == blobs.end()) {
+      c["problem"] = "countersign.envelopes: attachment " + l.digest + " is missing";
+      out.push_back(std::move(c));
+      continue;
+    }
+    auto env = signer::ParseDsseEnvelope(blob->second);
+    if (!env.ok()) {
+      c["problem"] = "countersign.envelopes: countersign attachment " + l.digest + ": " + env.status().message();
+      out.push_back(std::move(c));
+      continue;
+    }
+    if (env->signatures.size() != 1) {
+      fail("envelope", "envelope carries " + std::to_string(env->signatures.size()) + " signatures; Arca stores one per envelope");
+    }
+    std::optional<signer::Statement> st;
+    if (env->payload_type != signer::kInTotoPayloadType) {
+      fail("statement", "payloadType is \"" + env->payload_type.substr(0, 80) + "\", expected " + std::string(signer::kInTotoPayloadType));
+    } else if (auto parsed = signer::ParseStatement(env->payload); !parsed.ok()) {
+      fail("statement", parsed.status().message());
+    } else if (parsed->predicate_type != signer::kCountersignPredicateType) {
+      fail("statement", "predicateType is \"" + parsed->predicate_type.substr(0, 80) + "\", expected " +
+                            std::string(signer::kCountersignPredicateType));
+    } else {
+      st = std::move(*parsed);
+      if (Status s = signer::CheckSubject(*st, subject); !s.ok()) fail("subject", s.message());
+    }
+    if (st) {
+      auto cs = signer::CountersignFromStatement(*st);
+      if (!cs.ok()) {
+        fail("predicate", cs.status().message());
+      } else {
+        c["keyId"] = cs->key.KeyId();
+        c["publicKey"] = cs->key.ToPem();
+        c["note"] = cs->note;
+        c["signedAt"] = FormatRfc3339(cs->signed_at);
+        if (env->signatures.size() == 1) {
+          if (Status s = signer::VerifyDsseSignature(*env, env->signatures[0], cs->key); !s.ok()) fail("signature", s.message());
+        }
+      }
+    }
+    c["verified"] = problem.empty();
+    if (!problem.empty()) c["problem"] = problem;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signer::SignedRoot& trusted,
                                const std::string& log_key, const std::string& scratch_dir) {
@@ -294,11 +360,16 @@ Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signe
       return Refuse(check, "the log's publish entry " + std::to_string(pub->second.first->index) +
                                " does not describe this package (name, version, Arca manifest or signers differ)");
     }
+    // Countersignatures: VerifyPackage has refused any that does not verify;
+    // the report re-derives each from the bundle's bytes, and a version whose
+    // report disagrees is refused rather than shown with "verified": false.
+    Json countersigs = CountersignatureReport(*om, v.blobs, signer::PackageSubject{pe.name, pe.version, pe.package});
+    for (const auto& c : countersigs) {
+      if (!c["verified"].get<bool>()) return Refuse(check, c["problem"].get<std::string>());
+    }
     Json pol = nullptr;
-    std::size_t countersigs = 0;
     for (const auto& l : om->layers) {
       std::string role = format::AttachmentRole(l);
-      if (role == "countersign") ++countersigs;
       if (role != "policy") continue;
       auto env = signer::ParseDsseEnvelope(v.blobs.at(l.digest));
       if (!env.ok()) continue;
@@ -380,6 +451,11 @@ Json CycloneDxFromReport(const Json& report, const std::string& serial_uuid, con
                               {{"name", "arca:logIndex"}, {"value", std::to_string(v["logIndex"].get<std::uint64_t>())}},
                               {{"name", "arca:published"}, {"value", v["published"]}}});
     for (const auto& s : v["signers"]) props.push_back({{"name", "arca:releaseSigner"}, {"value", s}});
+    if (v.contains("countersignatures")) {
+      for (const auto& c : v["countersignatures"]) {
+        if (c.value("verified", false) && c["keyId"].is_string()) props.push_back({{"name", "arca:countersigner"}, {"value", c["keyId"]}});
+      }
+    }
     if (v["policy"].is_object()) {
       props.push_back({{"name", "arca:policyVersion"}, {"value", std::to_string(v["policy"]["version"].get<std::uint64_t>())}});
       for (const auto& a : v["policy"]["allow"]) {

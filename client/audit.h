@@ -36,6 +36,8 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "base/time.h"
+#include "format/oci_layout.h"
+#include "signer/documents.h"
 #include "signer/root.h"
 #include "tlog/merkle.h"
 
@@ -78,14 +80,36 @@ Result<std::string> SerializeAuditBundle(const AuditBundle& bundle);
 Result<AuditBundle> ParseAuditBundle(ByteSpan bytes);
 
 // VerifyAuditBundle checks everything (see above) and returns the audit
-// report (JSON: versions with signers and provenance, policies over time,
+// report (JSON: versions with signers, countersignatures
+// (CountersignatureReport) and provenance, policies over time,
 // tag history, root rotations, key releases, each with its log index).
 // `log_key` is the verifier key the auditor trusts; `scratch_dir` an empty
 // directory for temporary layouts. Unauthenticated, message starting with
 // the check's name ("log-key:", "checkpoint:", "inclusion:", "root:",
-// "version <digest>:"), for anything that does not verify.
+// "version <digest>:"), for anything that does not verify — including a
+// countersignature that does not ("version <digest>: countersign[i]…"), as
+// signer::VerifyPackage refuses it.
 Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& bundle, const signer::SignedRoot& trusted,
                                const std::string& log_key, const std::string& scratch_dir);
+
+// CountersignatureReport describes every countersign attachment among
+// `oci`'s layers, in layer order, so element i is what signer::VerifyPackage
+// calls "countersign[i]" (specs/registry-client.md §9). Each element:
+//   digest     the attachment's digest
+//   keyId      the countersigner's KeyId (the key the predicate carries;
+//              same form as a version's "signers"), null if unreadable
+//   publicKey  that key as PEM, note, signedAt (RFC 3339): the predicate's
+//              fields, null if unreadable
+//   verified   true when the envelope holds one signature that verifies
+//              over the statement with the embedded key AND the statement's
+//              one subject is `subject` (a countersignature of another
+//              package attached here is not verified)
+//   problem    null, or the first failed check named as VerifyPackage
+//              names it ("countersign[i].subject: …", ".signature", …)
+// `blobs` maps digest to bytes and must hold every countersign layer (a
+// missing one is reported, not thrown). Reads nothing else; never fails.
+Json CountersignatureReport(const format::OciManifest& oci, const std::map<std::string, Bytes>& blobs,
+                            const signer::PackageSubject& subject);
 
 // CycloneDxFromReport builds a CycloneDX 1.6 ML-BOM: one
 // machine-learning-model component per version (hashes, model card from the

@@ -143,6 +143,24 @@ Result<AuditBundle> Gather(const AuditOptions& o, const distribution::Paths& pat
   return b;
 }
 
+// Quoted prints an untrusted string (anyone may countersign) as a JSON
+// string with every non-ASCII and control character escaped, so a note
+// cannot move the terminal's cursor or forge lines of the report.
+// (A message may carry a byte-cut prefix of a UTF-8 field: replaced, not thrown.)
+std::string Quoted(const Json& s) {
+  return s.is_string() ? s.dump(-1, ' ', true, Json::error_handler_t::replace) : "(none)";
+}
+
+// CountersignatureLine is one countersignature of a version, in the order
+// of CountersignatureReport (audit.h).
+std::string CountersignatureLine(const Json& c) {
+  std::string line = "countersigned by " + (c["keyId"].is_string() ? c["keyId"].get<std::string>() : std::string("(unreadable)"));
+  if (c["signedAt"].is_string()) line += " at " + c["signedAt"].get<std::string>();
+  if (c["note"].is_string()) line += ": " + Quoted(c["note"]);
+  if (c["verified"].get<bool>()) return line + "  [signature and subject verified]";
+  return line + "  [NOT verified: " + Quoted(c["problem"]) + "]";
+}
+
 void PrintReport(const Json& r, const std::string& consistency) {
   std::printf("audit of %s\n", r["repository"].get<std::string>().c_str());
   std::printf("  log %s: checkpoint of %llu entries at %s (signature verified)\n", r["log"]["origin"].get<std::string>().c_str(),
@@ -168,7 +186,7 @@ void PrintReport(const Json& r, const std::string& consistency) {
         std::printf("      allow %s %s\n", a["platform"].get<std::string>().c_str(), a["measurement"].get<std::string>().c_str());
       }
     }
-    if (v["countersignatures"].get<std::size_t>() > 0) std::printf("    countersignatures: %zu\n", v["countersignatures"].get<std::size_t>());
+    for (const auto& c : v["countersignatures"]) std::printf("    %s\n", CountersignatureLine(c).c_str());
   }
   for (const auto& t : r["tags"]) {
     std::printf("  tag %s -> %s  [log %llu, %s]\n", t["tag"].get<std::string>().c_str(), t["manifest"].get<std::string>().c_str(),

@@ -8,8 +8,9 @@
 # leaves the client's state untouched; a registry with another log key is
 # refused; the audit bundle verifies offline and a changed byte at any of
 # ~150 positions spread over it is refused; the wrong log key or root is
-# refused; CycloneDX 1.6 and SPDX 3.0.1 exports validate against the
-# official schemas.
+# refused; a countersignature is listed with its signer, note and time
+# (JSON and text); CycloneDX 1.6 and SPDX 3.0.1 exports validate against
+# the official schemas.
 #   log_audit_test.sh ARCA ARCA_REGISTRY MAKE_MODEL VALIDATE_BOM SCHEMA_DIR
 set -euo pipefail
 ARCA=$1; REG=$2; MAKE_MODEL=$3; VALIDATE=$4; SCHEMAS=$5
@@ -43,6 +44,11 @@ DS=$(printf 'pubmed abstracts' | sha256sum | cut -d' ' -f1)
 "$ARCA" policy allow "$W/pol.json" --platform sev-snp --measurement "$(printf 'a%.0s' $(seq 96))" >/dev/null
 "$ARCA" policy sign "$W/pol.json" --key "$W/a.key" >/dev/null
 "$ARCA" policy attach "$W/pkg2" "$W/pol.json" >/dev/null
+# An auditor countersigns 1.1 before it is published; the audit names them.
+"$ARCA" key new -o "$W/d.key" >/dev/null
+"$ARCA" countersign "$W/pkg2" --key "$W/d.key" --note "reviewed by compliance; see ticket #7" --json >"$W/cs.json"
+CS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["countersignedBy"])' "$W/cs.json")
+[[ $CS_KEY =~ ^[0-9a-f]{64}$ ]] || fail "countersign --json did not name the key: $(cat "$W/cs.json")"
 "$REG" namespace add acme --root "$W/root.json" --data "$W/var" >/dev/null 2>&1
 "$REG" log key --data "$W/var" >"$W/log.key"
 grep -qE '^[^ +]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$' "$W/log.key" || fail "log key is not a C2SP verifier key: $(cat "$W/log.key")"
@@ -156,7 +162,7 @@ D1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])'
 
 # Audit.
 "$ARCA" audit "$R" --json >"$W/audit.json" || fail "arca audit --json"
-python3 - "$W/audit.json" <<'PY' || fail "audit report incomplete"
+python3 - "$W/audit.json" "$CS_KEY" <<'PY' || fail "audit report incomplete"
 import json,sys; r=json.load(open(sys.argv[1]))
 vs={v["version"]: v for v in r["versions"]}
 assert set(vs) == {"1.0","1.1"}, vs.keys()
@@ -167,7 +173,16 @@ assert any(d["name"] == "dataset:pubmed" for d in deps)
 assert [t["tag"] for t in r["tags"]].count("latest") == 3, r["tags"]
 assert r["roots"][0]["version"] == 1 and r["keyReleases"] == []
 assert all(isinstance(v["logIndex"], int) for v in r["versions"])
+assert vs["1.0"]["countersignatures"] == [], vs["1.0"]["countersignatures"]
+[c] = vs["1.1"]["countersignatures"]
+assert c["keyId"] == sys.argv[2] and c["verified"] is True and c["problem"] is None, c
+assert c["note"] == "reviewed by compliance; see ticket #7", c
+assert c["signedAt"].endswith("Z") and c["publicKey"].startswith("-----BEGIN PUBLIC KEY-----"), c
+assert len(c["keyId"]) == len(vs["1.1"]["signers"][0]), "countersigner and signer key IDs differ in form"
 PY
+"$ARCA" audit "$R" >"$W/audit.txt" || fail "arca audit (text)"
+grep -qE "^    countersigned by $CS_KEY at [0-9T:-]+Z: \"reviewed by compliance; see ticket #7\"  \[signature and subject verified\]$" "$W/audit.txt" \
+  || fail "the text report does not list the countersignature: $(cat "$W/audit.txt")"
 "$ARCA" audit "$R" --bundle "$W/b.arca-audit" >/dev/null || fail "arca audit --bundle"
 stop; REG_PID=""
 # Offline: no registry, another HOME.
@@ -201,7 +216,7 @@ done
 "$ARCA" audit --verify "$W/b.arca-audit" --root "$W/root.json" --log-key "$W/log.key" --export spdx -o "$W/bom.spdx.json" 2>/dev/null
 "$VALIDATE" cyclonedx "$W/bom.cdx.json" "$SCHEMAS" >/dev/null || fail "CycloneDX export: $("$VALIDATE" cyclonedx "$W/bom.cdx.json" "$SCHEMAS")"
 "$VALIDATE" spdx "$W/bom.spdx.json" "$SCHEMAS" >/dev/null || fail "SPDX export: $("$VALIDATE" spdx "$W/bom.spdx.json" "$SCHEMAS")"
-python3 - "$W/bom.cdx.json" "$W/bom.spdx.json" <<'PY' || fail "exports lack the model, dataset or lineage"
+python3 - "$W/bom.cdx.json" "$W/bom.spdx.json" "$CS_KEY" <<'PY' || fail "exports lack the model, dataset, lineage or countersigner"
 import json,sys
 c=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
 models=[x for x in c["components"] if x["type"]=="machine-learning-model"]
@@ -212,5 +227,7 @@ types=[x["type"] for x in s["@graph"]]
 assert types.count("ai_AIPackage")==2 and types.count("dataset_DatasetPackage")==1
 rels=[x["relationshipType"] for x in s["@graph"] if x["type"]=="Relationship"]
 assert "trainedOn" in rels and "ancestorOf" in rels
+cs=[p["value"] for m in models for p in m["properties"] if p["name"]=="arca:countersigner"]
+assert cs==[sys.argv[3]], cs
 PY
 echo "log pins, downgrade/rollback/fork/key refusals, offline audit with tamper checks, schema-valid exports: ok"
