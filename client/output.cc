@@ -70,7 +70,9 @@ format::ProgressFn ProgressPrinter::Callback() {
   };
 }
 
-void PrintJson(const Json& value) { std::cout << value.dump(2) << "\n"; }
+// Invalid UTF-8 (e.g. a message cut inside a character, or bytes from a
+// peer) is replaced rather than thrown on: output must never abort.
+void PrintJson(const Json& value) { std::cout << value.dump(2, ' ', false, Json::error_handler_t::replace) << "\n"; }
 
 int ReportError(const Status& status, bool json) {
   if (json) {

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "base/testing/status_matchers.h"
 
 namespace arca::client {
@@ -36,6 +38,20 @@ TEST(HumanBytesTest, FormatsBinaryUnits) {
   EXPECT_EQ(HumanBytes(512), "512 B");
   EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
   EXPECT_EQ(HumanBytes(64ull << 20), "64.0 MiB");
+}
+
+}  // namespace
+}  // namespace arca::client
+
+namespace arca::client {
+namespace {
+
+TEST(PrintJsonTest, InvalidUtf8IsReplacedNotThrown) {
+  testing::internal::CaptureStdout();
+  // A message cut inside "é" (0xC3 0xA9), as a substr of a peer's text can be.
+  EXPECT_NO_THROW(PrintJson(Json{{"message", std::string("caf\xC3")}}));
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("caf\xEF\xBF\xBD"), std::string::npos) << out;  // U+FFFD
 }
 
 }  // namespace
