@@ -214,9 +214,27 @@ Json CountersignatureReport(const format::OciManifest& oci, const std::map<std::
   return out;
 }
 
+namespace {
+
+bool Matches(const tlog::NoteSignature& s, const tlog::NoteVerifier& k) { return s.name == k.name() && s.key_id == k.key_id(); }
+
+}  // namespace
+
+Result<std::string> KeepTrustedSignatures(std::string_view signed_note, const LogTrust& trust) {
+  ARCA_ASSIGN_OR_RETURN(tlog::NoteVerifier log, tlog::NoteVerifier::Parse(trust.log_key));
+  ARCA_ASSIGN_OR_RETURN(tlog::Note note, tlog::ParseNote(signed_note));
+  std::erase_if(note.signatures, [&](const tlog::NoteSignature& s) {
+    return !Matches(s, log) &&
+           std::none_of(trust.witnesses.begin(), trust.witnesses.end(), [&](const auto& w) { return Matches(s, w); });
+  });
+  return tlog::SerializeNote(note);
+}
+
 Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signer::SignedRoot& trusted,
-                               const std::string& log_key, const std::string& scratch_dir) {
-  // The log: the auditor's key, a checkpoint it signed, nothing unaccounted.
+                               const LogTrust& log, const std::string& scratch_dir) {
+  // The log: the auditor's key, a checkpoint it signed, cosigned as the
+  // auditor requires, nothing unaccounted.
+  const std::string& log_key = log.log_key;
   if (b.log_key != log_key) {
     return Refuse("log-key", "the bundle names log key " + b.log_key.substr(0, 120) + ", not the one given (" +
                                  log_key.substr(0, 120) + ")");
@@ -225,13 +243,29 @@ Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signe
   tlog::CheckpointPolicy policy;
   policy.origin = verifier.name();
   policy.log_keys.push_back(verifier);
+  policy.witnesses = log.witnesses;
+  policy.min_witnesses = log.min_witnesses;
   auto opened = tlog::OpenCheckpoint(b.checkpoint, policy);
   if (!opened.ok()) return Refuse("checkpoint", opened.status().message());
   if (opened->unknown_signatures != 0) {
-    return Refuse("checkpoint", std::to_string(opened->unknown_signatures) +
-                                    " signature(s) by keys the auditor did not name (a bundle carries nothing unchecked)");
+    std::string who;
+    if (auto note = tlog::ParseNote(b.checkpoint); note.ok()) {
+      for (const auto& s : note->signatures) {
+        bool known = Matches(s, verifier) ||
+                     std::any_of(log.witnesses.begin(), log.witnesses.end(), [&](const auto& w) { return Matches(s, w); });
+        if (!known) who += (who.empty() ? "" : ", ") + s.name.substr(0, 80);
+      }
+    }
+    return Refuse("checkpoint", std::to_string(opened->unknown_signatures) + " signature(s) by keys the auditor did not name (" +
+                                    who + "): give each witness's key with --witness-key FILE (a bundle carries nothing unchecked)");
   }
   const tlog::Checkpoint& head = opened->checkpoint;
+  Json cosignatures = Json::array();
+  for (const auto& c : opened->cosigned) {
+    char id[9];
+    std::snprintf(id, sizeof id, "%08x", c.key_id);
+    cosignatures.push_back({{"witness", c.name}, {"keyId", id}, {"time", c.timestamp ? FormatRfc3339(*c.timestamp) : ""}});
+  }
   std::string ns = b.repository.substr(0, b.repository.find('/'));
   if (b.repository.find('/') == std::string::npos) return Refuse("inclusion", "repository " + b.repository + " has no namespace");
   if (trusted.root.namespace_name != ns) {
@@ -257,6 +291,7 @@ Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signe
 
   Json report = {{"repository", b.repository},
                  {"log", {{"origin", head.origin}, {"size", head.size}, {"root", "sha256:" + HexEncode(head.root)},
+                          {"cosignatures", cosignatures},
                           {"time", head.time ? FormatRfc3339(*head.time) : ""}, {"key", log_key}}}};
   Json roots_out = Json::array(), tags_out = Json::array(), policies_out = Json::array(), releases_out = Json::array();
   std::map<std::string, std::pair<const AuditEntry*, const tlog::LogEntry*>> publishes;

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -39,6 +40,7 @@
 #include "format/oci_layout.h"
 #include "signer/documents.h"
 #include "signer/root.h"
+#include "tlog/note.h"
 #include "tlog/merkle.h"
 
 namespace arca::client {
@@ -79,18 +81,33 @@ Result<std::string> SerializeAuditBundle(const AuditBundle& bundle);
 // kMaxAuditBundleBytes or 4096 entries / versions.
 Result<AuditBundle> ParseAuditBundle(ByteSpan bytes);
 
+// LogTrust is the log key an auditor trusts, the witness keys it trusts
+// and how many of their cosignatures the checkpoint must carry.
+struct LogTrust {
+  std::string log_key;  // C2SP verifier key text
+  std::vector<tlog::NoteVerifier> witnesses;
+  std::size_t min_witnesses = 0;
+};
+
+// KeepTrustedSignatures drops from a signed checkpoint every signature not
+// by the log key or a witness in `trust` (what a bundle keeps: a signature
+// an auditor cannot check is noise that could hide a changed byte).
+Result<std::string> KeepTrustedSignatures(std::string_view signed_note, const LogTrust& trust);
+
 // VerifyAuditBundle checks everything (see above) and returns the audit
 // report (JSON: versions with signers, countersignatures
 // (CountersignatureReport) and provenance, policies over time,
 // tag history, root rotations, key releases, each with its log index).
-// `log_key` is the verifier key the auditor trusts; `scratch_dir` an empty
+// `log` is what the auditor trusts of the log (its key, witness keys and
+// the cosignatures required); every signature on the checkpoint must be by
+// one of those keys, so nothing in the bundle goes unchecked. `scratch_dir` an empty
 // directory for temporary layouts. Unauthenticated, message starting with
 // the check's name ("log-key:", "checkpoint:", "inclusion:", "root:",
 // "version <digest>:"), for anything that does not verify — including a
 // countersignature that does not ("version <digest>: countersign[i]…"), as
 // signer::VerifyPackage refuses it.
 Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& bundle, const signer::SignedRoot& trusted,
-                               const std::string& log_key, const std::string& scratch_dir);
+                               const LogTrust& log, const std::string& scratch_dir);
 
 // CountersignatureReport describes every countersign attachment among
 // `oci`'s layers, in layer order, so element i is what signer::VerifyPackage

@@ -1,6 +1,7 @@
 #include "client/audit_commands.h"
 
 #include <cstdio>
+#include <optional>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -34,6 +35,8 @@ struct AuditOptions {
   std::string output;
   bool insecure = false;
   std::string ca_cert;
+  std::vector<std::string> witness_key_files;  // --verify: witnesses the auditor trusts
+  std::optional<std::size_t> min_witnesses;
 };
 
 std::string Text(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
@@ -83,7 +86,7 @@ Result<Bytes> FetchBlob(distribution::RegistryClient& c, const std::string& repo
 // Gather builds the bundle from the registry: the log's view of the
 // repository, its roots and every published version's small blobs.
 Result<AuditBundle> Gather(const AuditOptions& o, const distribution::Paths& paths, const distribution::Reference& ref,
-                           std::string* consistency) {
+                           std::string* consistency, LogTrust* trust) {
   auto& fs = FileSystem::Default();
   distribution::ClientOptions c;
   c.registry = ref.registry;
@@ -96,6 +99,7 @@ Result<AuditBundle> Gather(const AuditOptions& o, const distribution::Paths& pat
   distribution::LogCheckOptions lo;
   lo.now = NowUnixSeconds();
   lo.max_age_s = INT64_MAX / 2;  // an audit reads history; freshness is pull's concern
+  lo.min_witnesses = o.min_witnesses;
   // The audit reads the log as it is now (with the pinned key); whether it
   // extends what this client's pulls saw is reported, not enforced: an
   // auditor wants to see a rolled-back registry, and to be told.
@@ -109,10 +113,15 @@ Result<AuditBundle> Gather(const AuditOptions& o, const distribution::Paths& pat
   } else {
     *consistency = "no earlier checkpoint of this registry on this client";
   }
+  // The witnesses this client trusts (arca trust witness): their
+  // cosignatures stay in the bundle, others' are dropped.
+  trust->log_key = view.log_key;
+  ARCA_ASSIGN_OR_RETURN(trust->witnesses, distribution::TrustedWitnesses(state));
+  trust->min_witnesses = o.min_witnesses.value_or(state ? state->min_witnesses : 0);
   AuditBundle b;
   b.repository = ref.repository;
   b.log_key = view.log_key;
-  b.checkpoint = view.head_note;
+  ARCA_ASSIGN_OR_RETURN(b.checkpoint, KeepTrustedSignatures(view.head_note, *trust));
   for (const auto& e : view.entries) b.entries.push_back(AuditEntry{e.index, e.bytes, e.inclusion});
   ARCA_ASSIGN_OR_RETURN(Bytes roots_body, client->Get(std::string(distribution::kLogApiPrefix) + "roots?namespace=" +
                                                           ref.namespace_name(), 8 << 20));
@@ -165,6 +174,10 @@ void PrintReport(const Json& r, const std::string& consistency) {
   std::printf("audit of %s\n", r["repository"].get<std::string>().c_str());
   std::printf("  log %s: checkpoint of %llu entries at %s (signature verified)\n", r["log"]["origin"].get<std::string>().c_str(),
               static_cast<unsigned long long>(r["log"]["size"].get<std::uint64_t>()), r["log"]["time"].get<std::string>().c_str());
+  for (const auto& c : r["log"]["cosignatures"]) {
+    std::printf("  cosigned by witness %s (key %s) at %s\n", c["witness"].get<std::string>().c_str(),
+                c["keyId"].get<std::string>().c_str(), c["time"].get<std::string>().c_str());
+  }
   if (!consistency.empty()) std::printf("  consistency: %s\n", consistency.c_str());
   for (const auto& root : r["roots"]) {
     std::printf("  root version %llu %s  [log %llu, %s]\n", static_cast<unsigned long long>(root["version"].get<std::uint64_t>()),
@@ -253,11 +266,19 @@ int Audit(const AuditOptions& o) {
     if (!bundle.ok()) return ReportError(Status(StatusCode::kUnauthenticated, "bundle: " + bundle.status().message()).WithContext(o.verify), o.json);
     auto root = ReadRoot(o.root_file);
     if (!root.ok()) return ReportError(root.status(), o.json);
-    auto key = ReadFileBounded(fs, o.log_key_file, 4096);
+    auto key = tlog::ReadVerifierKeyFile(fs, o.log_key_file, tlog::NoteSignatureType::kEd25519);
     if (!key.ok()) return ReportError(key.status(), o.json);
-    std::string k = Text(*key);
-    while (!k.empty() && (k.back() == '\n' || k.back() == '\r' || k.back() == ' ')) k.pop_back();
-    auto report = VerifyAuditBundle(fs, *bundle, *root, k, scratch->path);
+    LogTrust trust{key->ToString(), {}, o.min_witnesses.value_or(0)};
+    for (const auto& f : o.witness_key_files) {
+      auto w = tlog::ReadVerifierKeyFile(fs, f, tlog::NoteSignatureType::kCosignatureV1);
+      if (!w.ok()) return ReportError(w.status(), o.json);
+      trust.witnesses.push_back(std::move(*w));
+    }
+    if (trust.min_witnesses > trust.witnesses.size()) {
+      return ReportError(InvalidArgumentError("--min-witnesses " + std::to_string(trust.min_witnesses) + " needs as many --witness-key"),
+                         o.json);
+    }
+    auto report = VerifyAuditBundle(fs, *bundle, *root, trust, scratch->path);
     if (!report.ok()) return ReportError(report.status().WithContext(o.verify), o.json);
     if (o.export_format.empty() && !o.json) {
       std::printf("audit bundle %s verified offline: %zu log entries, %zu versions\n", o.verify.c_str(), bundle->entries.size(),
@@ -281,9 +302,10 @@ int Audit(const AuditOptions& o) {
     root = *r;
   }
   std::string consistency;
-  auto bundle = Gather(o, *paths, *ref, &consistency);
+  LogTrust trust;
+  auto bundle = Gather(o, *paths, *ref, &consistency, &trust);
   if (!bundle.ok()) return ReportError(bundle.status().WithContext("auditing " + ref->repository), o.json);
-  auto report = VerifyAuditBundle(fs, *bundle, root, bundle->log_key, scratch->path);
+  auto report = VerifyAuditBundle(fs, *bundle, root, trust, scratch->path);
   if (!report.ok()) return ReportError(report.status(), o.json);
   if (!o.bundle_out.empty()) {
     auto text = SerializeAuditBundle(*bundle);
@@ -312,6 +334,10 @@ void AddAuditCommands(CLI::App& app, Command* run) {
   audit->add_option("--verify", o->verify, "Verify a saved bundle offline (with --root and --log-key)");
   audit->add_option("--root", o->root_file, "Trusted namespace root (default: the one arca trust add stored)");
   audit->add_option("--log-key", o->log_key_file, "File holding the log's verifier key (arca-registry log key)");
+  audit->add_option("--witness-key", o->witness_key_files,
+                    "With --verify: a witness's key file (arca-registry witness key) whose cosignature the bundle carries; repeatable");
+  audit->add_option("--min-witnesses", o->min_witnesses,
+                    "Witness cosignatures the checkpoint must carry (default: arca trust witness --min; 0 with --verify)");
   audit->add_option("--export", o->export_format, "Write a bill of materials: cyclonedx (1.6 ML-BOM) or spdx (3.0.1 AI)");
   audit->add_option("-o,--output", o->output, "Where --export writes (default stdout)");
   audit->add_flag("--insecure", o->insecure, "Plain HTTP even for a non-loopback registry");

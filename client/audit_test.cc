@@ -86,7 +86,7 @@ TEST(AuditBundle, RefusesAnyOtherSpelling) {
 TEST(AuditBundle, VerifyRefusesAnotherLogKeyFirst) {
   signer::SignedRoot root;
   root.root.namespace_name = "acme";
-  auto r = VerifyAuditBundle(FileSystem::Default(), Sample(), root, "someone+else", "/nonexistent");
+  auto r = VerifyAuditBundle(FileSystem::Default(), Sample(), root, LogTrust{"someone+else", {}, 0}, "/nonexistent");
   EXPECT_THAT(r, HasCode(StatusCode::kUnauthenticated));
   EXPECT_THAT(r.status().message(), ::testing::StartsWith("log-key:"));
 }
@@ -182,10 +182,10 @@ class AuditCountersignTest : public ::testing::Test {
     return b;
   }
 
-  Result<Json> Verify(const AuditBundle& b) {
+  Result<Json> Verify(const AuditBundle& b, std::vector<tlog::NoteVerifier> witnesses = {}, std::size_t min = 0) {
     std::string scratch = tmp_.path() + "/scratch" + std::to_string(++runs_);
     std::filesystem::create_directories(scratch);
-    return VerifyAuditBundle(fs(), b, root_, log_.verifier().ToString(), scratch);
+    return VerifyAuditBundle(fs(), b, root_, LogTrust{log_.verifier().ToString(), std::move(witnesses), min}, scratch);
   }
 
   testing_util::TempDir tmp_;
@@ -342,6 +342,37 @@ TEST(AuditExports, CycloneDxHasOneModelPerVersionAndSharedDatasets) {
   int ancestors = 0;
   for (const auto& e : spdx["@graph"]) ancestors += e.value("relationshipType", "") == "ancestorOf";
   EXPECT_EQ(ancestors, 1);
+}
+
+// --- witness cosignatures on the bundle's checkpoint
+
+TEST_F(AuditCountersignTest, CosignedCheckpointNeedsTheWitnessKeysNamed) {
+  AuditBundle b = BundleOf({Seal("1.0")});
+  tlog::NoteSigner w1 = tlog::NoteSigner::Generate("w1.example/w", tlog::NoteSignatureType::kCosignatureV1).value();
+  tlog::NoteSigner w2 = tlog::NoteSigner::Generate("w2.example/w", tlog::NoteSignatureType::kCosignatureV1).value();
+  std::string cosigned = tlog::Cosign(tlog::Cosign(b.checkpoint, w1, kPublished + 5).value(), w2, kPublished + 6).value();
+  // What a bundle keeps: the log's and trusted witnesses' signatures only.
+  LogTrust only_w1{log_.verifier().ToString(), {w1.verifier()}, 0};
+  b.checkpoint = KeepTrustedSignatures(cosigned, only_w1).value();
+  EXPECT_EQ(tlog::ParseNote(b.checkpoint).value().signatures.size(), 2u);
+  auto report = Verify(b, {w1.verifier()}, 1);
+  ASSERT_THAT(report, IsOk());
+  const Json& cs = (*report)["log"]["cosignatures"];
+  ASSERT_EQ(cs.size(), 1u);
+  EXPECT_EQ(cs[0]["witness"], "w1.example/w");
+  EXPECT_EQ(cs[0]["time"], FormatRfc3339(kPublished + 5));
+  // An auditor who does not name the witness cannot check its line: refused, naming it.
+  auto unnamed = Verify(b);
+  EXPECT_THAT(unnamed, HasCode(StatusCode::kUnauthenticated));
+  EXPECT_THAT(unnamed.status().message(), ::testing::HasSubstr("w1.example/w"));
+  EXPECT_THAT(unnamed.status().message(), ::testing::HasSubstr("--witness-key"));
+  // More cosignatures required than the checkpoint carries.
+  EXPECT_THAT(Verify(b, {w1.verifier(), w2.verifier()}, 2).status().message(), ::testing::HasSubstr("witnesses:"));
+  // A changed byte in the cosignature.
+  AuditBundle flipped = b;
+  std::size_t at = flipped.checkpoint.rfind(' ') + 20;
+  flipped.checkpoint[at] = flipped.checkpoint[at] == 'A' ? 'B' : 'A';
+  EXPECT_THAT(Verify(flipped, {w1.verifier()}, 1), HasCode(StatusCode::kUnauthenticated));
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 # key broker releases the keys to an attested runtime (the simulated SNP TEE:
 # there is no TEE hardware here) that serves the model to an engine, a client
 # verifies the endpoint before querying it, and the release shows in the
-# registry's transparency log. Installs what is missing and builds first.
+# registry's transparency log, whose checkpoints an independent witness
+# cosigns. Installs what is missing and builds first.
 #
 #   ./scripts/demo.sh [--mib N] [--keep]
 set -euo pipefail
@@ -53,12 +54,20 @@ MEASUREMENT=$("$RUNTIME" measurement --tee sim-snp)
 "$ARCA" policy sign "$W/policy.json" --key "$W/alice.key" >/dev/null && "$ARCA" policy sign "$W/policy.json" --key "$W/bob.key" >/dev/null
 "$ARCA" policy attach "$W/pkg" "$W/policy.json"
 step "8. verify everything against the root (re-hashing every pack)" "$ARCA" verify "$W/pkg" --root "$W/acme.root.json" --deep
-printf '\n\033[1m== 9. the registry operator starts arca-registry and registers acme'"'"'s root\033[0m\n'
+printf '\n\033[1m== 9. the registry operator starts arca-registry and registers acme'"'"'s root; an independent witness cosigns its log\033[0m\n'
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+WIT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 echo "\$ arca-registry namespace add acme --root acme.root.json --data $W/var"
 "$REGISTRY" namespace add acme --root "$W/acme.root.json" --data "$W/var"
-echo "\$ arca-registry serve --data $W/var --listen 127.0.0.1:$PORT &"
-"$REGISTRY" serve --data "$W/var" --listen "127.0.0.1:$PORT" 2>"$W/registry.log" &
+"$REGISTRY" log key --data "$W/var" >"$W/log.vkey"
+echo "\$ arca-registry witness key --data $W/witness --name witness.example/demo > witness.vkey"
+"$REGISTRY" witness key --data "$W/witness" --name witness.example/demo | tee "$W/witness.vkey"
+echo "\$ arca-registry witness serve --data $W/witness --log-key log.vkey --listen 127.0.0.1:$WIT_PORT &"
+"$REGISTRY" witness serve --data "$W/witness" --log-key "$W/log.vkey" --listen "127.0.0.1:$WIT_PORT" 2>"$W/witness.log" &
+PIDS+=($!)
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$WIT_PORT) 2>/dev/null && break; sleep 0.1; done
+echo "\$ arca-registry serve --data $W/var --listen 127.0.0.1:$PORT --witness http://127.0.0.1:$WIT_PORT witness.vkey &"
+"$REGISTRY" serve --data "$W/var" --listen "127.0.0.1:$PORT" --witness "http://127.0.0.1:$WIT_PORT" "$W/witness.vkey" 2>"$W/registry.log" &
 PIDS+=($!)
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 TOKEN=$("$REGISTRY" token create --namespace acme --scope push,pull --label demo --data "$W/var" 2>/dev/null | tail -1)
@@ -86,8 +95,10 @@ fi
 tail -1 "$W/evil-push.log" | cut -c1-240
 export HOME=$W/enterprise-home; mkdir -p "$HOME"
 "$ARCA" login "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null
-step "12. an enterprise trusts acme's root, obtained out of band" "$ARCA" trust add acme "$W/acme.root.json"
-step "13. and pulls: signatures verified before any weights move, every blob hashed" "$ARCA" pull "127.0.0.1:$PORT/acme/med-llm:1.2" --store "$W/store"
+step "12. an enterprise trusts acme's root, the registry's log key and the witness, obtained out of band" "$ARCA" trust add acme "$W/acme.root.json"
+"$ARCA" trust log "127.0.0.1:$PORT" "$W/log.vkey"
+"$ARCA" trust witness "127.0.0.1:$PORT" "$W/witness.vkey" --min 1
+step "13. and pulls: the log checkpoint cosigned, signatures verified before any weights move, every blob hashed" "$ARCA" pull "127.0.0.1:$PORT/acme/med-llm:1.2" --store "$W/store"
 step "14. the local store" "$ARCA" ls --store "$W/store"
 step "15. open the pulled copy with the lineage key (every chunk and file digest verified)" "$ARCA" open "$W/store:acme/med-llm:1.2" --lineage-key "$W/acme-med.key" -o "$W/out"
 step "16. bit-identical?" diff -r "$W/model" "$W/out"

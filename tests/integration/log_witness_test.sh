@@ -10,7 +10,8 @@
 # keeps the forked checkpoint as evidence, and a client seeing that registry
 # for the first time — nothing stored to compare with — refuses it because
 # the witness did not cosign; a state file asking for more witnesses than
-# it trusts is refused.
+# it trusts is refused; the audit shows the cosignatures and its offline
+# check needs each witness's key.
 #   log_witness_test.sh ARCA ARCA_REGISTRY MAKE_MODEL
 set -euo pipefail
 ARCA=$1; REG=$2; MAKE_MODEL=$3
@@ -96,6 +97,19 @@ start_witness w2 "$W2_PORT"; W2_PID=$LAST_PID
 sleep 1.2
 "$ARCA" pull "$R:2.0" --store "$W/store" --json >"$W/p3.json" || fail "pull after the witness came back: $(cat "$W/reg.err" | tail -3)"
 [[ $(json_get "$W/p3.json" log.witnesses) == '["w1.example/witness", "w2.example/witness"]' ]] || fail "not cosigned again"
+
+# The audit carries the trusted witnesses' cosignatures; offline, the
+# auditor must name each witness's key (nothing in a bundle goes unchecked).
+"$ARCA" audit "$R" >"$W/audit.txt" || fail "audit with witnesses"
+grep -q "cosigned by witness w1.example/witness" "$W/audit.txt" && grep -q "cosigned by witness w2.example/witness" "$W/audit.txt" \
+  || fail "audit does not show the cosignatures: $(head -5 "$W/audit.txt")"
+"$ARCA" audit "$R" --bundle "$W/b.arca-audit" >/dev/null || fail "audit --bundle"
+"$ARCA" audit --verify "$W/b.arca-audit" --root "$W/root.json" --log-key "$W/log.vkey" --witness-key "$W/w1.vkey" \
+  --witness-key "$W/w2.vkey" --min-witnesses 2 --json >"$W/offline.json" || fail "offline verify with both witness keys"
+[[ $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["log"]["cosignatures"]))' "$W/offline.json") == 2 ]] \
+  || fail "offline report lacks the cosignatures"
+set +e; "$ARCA" audit --verify "$W/b.arca-audit" --root "$W/root.json" --log-key "$W/log.vkey" >"$W/nokeys.log" 2>&1; rc=$?; set -e
+[[ $rc == 5 ]] && grep -q -- "--witness-key" "$W/nokeys.log" || fail "a bundle with unnamed witnesses verified (rc $rc): $(cat "$W/nokeys.log")"
 
 # A fork: the registry's data directory is replaced by an older copy (same
 # log key), which then takes a different push. Its history no longer extends
