@@ -48,6 +48,7 @@ class SqliteWitnessState : public tlog::WitnessState {
   // All records, by origin; the refusals, oldest first (at most `limit`).
   Result<std::vector<std::pair<std::string, tlog::WitnessedCheckpoint>>> ListLatest();
   Result<std::vector<WitnessRefusal>> ListRefusals(std::size_t limit);
+  Result<std::uint64_t> CountRefusals();
 
  private:
   explicit SqliteWitnessState(SqlitePtr db) : db_(std::move(db)) {}
