@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <set>
 #include <mutex>
@@ -220,31 +221,39 @@ Result<Registry::SignedHead> Registry::CurrentHead(UnixSeconds now) {
     ARCA_ASSIGN_OR_RETURN(head_, SignLocked(now));
   }
   if (witnesses_.empty()) return *head_;
-  // Ask each witness whose cosignature the served note lacks.
+  // Ask each witness whose cosignature the served note lacks, all at once
+  // (one slow witness costs its own timeout, not the sum). Each request
+  // touches only its own slot; metadata reads take their own connections.
   ARCA_ASSIGN_OR_RETURN(tlog::Note note, tlog::ParseNote(head_->note));
-  bool changed = false;
+  // The log's own note, without other witnesses' lines, is what is submitted.
+  ARCA_ASSIGN_OR_RETURN(std::string submitted, tlog::SerializeNote(tlog::Note{note.text, {note.signatures.front()}}));
+  const tlog::ConsistencyProver prover = [this](std::uint64_t a, std::uint64_t b) {
+    return tlog::ConsistencyProof(metadata_->LogHashes(), a, b);
+  };
+  std::vector<std::pair<WitnessSlot*, std::future<Result<tlog::NoteSignature>>>> asked;
   for (WitnessSlot& slot : witnesses_) {
     const tlog::NoteVerifier& key = slot.endpoint.key;
     const bool has = std::any_of(note.signatures.begin(), note.signatures.end(), [&](const tlog::NoteSignature& s) {
       return s.name == key.name() && s.key_id == key.key_id();
     });
     if (has || now < slot.retry_after) continue;
-    tlog::ConsistencyProver prover = [this](std::uint64_t a, std::uint64_t b) {
-      return tlog::ConsistencyProof(metadata_->LogHashes(), a, b);
-    };
-    tlog::WitnessPoster post = [&slot](const std::string& body) { return PostToWitness(slot.endpoint, body); };
-    // The log's own note, without other witnesses' lines, is what is submitted.
-    tlog::Note own{note.text, {note.signatures.front()}};
-    ARCA_ASSIGN_OR_RETURN(std::string submitted, tlog::SerializeNote(own));
-    auto sig = tlog::RequestCosignature(submitted, key, prover, post, &slot.known_size);
+    WitnessSlot* sp = &slot;
+    asked.emplace_back(sp, std::async(std::launch::async, [sp, &submitted, &prover] {
+      tlog::WitnessPoster post = [sp](const std::string& body) { return PostToWitness(sp->endpoint, body); };
+      return tlog::RequestCosignature(submitted, sp->endpoint.key, prover, post, &sp->known_size);
+    }));
+  }
+  bool changed = false;
+  for (auto& [slot, pending] : asked) {
+    auto sig = pending.get();
     if (!sig.ok()) {
-      slot.retry_after = now + witness_retry_s_;
-      slot.last_error = sig.status().message();
+      slot->retry_after = now + witness_retry_s_;
+      slot->last_error = sig.status().message();
       std::fprintf(stderr, "arca-registry: checkpoint of %llu entries not cosigned: %s\n",
-                   static_cast<unsigned long long>(head_->checkpoint.size), slot.last_error.c_str());
+                   static_cast<unsigned long long>(head_->checkpoint.size), slot->last_error.c_str());
       continue;
     }
-    slot.last_error.clear();
+    slot->last_error.clear();
     note.signatures.push_back(std::move(*sig));
     changed = true;
   }

@@ -117,8 +117,9 @@ class Registry {
   // grew or the last one is older than the refresh interval, and carrying a
   // cosignature from each configured witness that gave one. A witness that
   // failed is asked again after the retry interval; its error is in
-  // WitnessStatus and on stderr. Witnesses are asked one after another,
-  // each bounded by the endpoint's timeouts.
+  // WitnessStatus and on stderr. Witnesses are asked concurrently, each
+  // bounded by its endpoint's timeouts; cosignatures are added in the
+  // configured order.
   Result<SignedHead> CurrentHead(UnixSeconds now);
 
   // WitnessStatus reports, per configured witness, the size it is known to

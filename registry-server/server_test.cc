@@ -6,6 +6,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -888,7 +893,34 @@ TEST(RegistryWitness, CurrentHeadIsCachedAndCosigned) {
   auto wserver = WitnessServer::Create(*witness, *state, wo).value();
   ASSERT_THAT(wserver->Start(), IsOk());
   const std::string url = "http://127.0.0.1:" + std::to_string(wserver->port());
-  reg->ConfigureWitnesses({WitnessEndpoint{url, wv, 2000}}, /*refresh_s=*/100, /*retry_s=*/10);
+
+  {
+    // A witness that accepts the connection and never answers, beside the
+    // good one: the good cosignature is served, the silent one reported.
+    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(silent, 8), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    tlog::NoteSigner mute = tlog::NoteSigner::Generate("mute.example/w", tlog::NoteSignatureType::kCosignatureV1).value();
+    reg->ConfigureWitnesses({WitnessEndpoint{"http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)), mute.verifier(), 300},
+                             WitnessEndpoint{url, wv, 2000}},
+                            100, 10);
+    auto h = reg->CurrentHead(1000).value();
+    tlog::CheckpointPolicy p{reg->log_key().verifier().name(), {reg->log_key().verifier()}, {wv, mute.verifier()}, 1};
+    auto o = tlog::OpenCheckpoint(h.note, p);
+    ASSERT_THAT(o, IsOk());
+    ASSERT_EQ(o->cosigned.size(), 1u);
+    EXPECT_EQ(o->cosigned[0].name, "w.example/w");
+    auto st = reg->WitnessStatus();
+    EXPECT_FALSE(st[0].last_error.empty());
+    EXPECT_TRUE(st[1].last_error.empty());
+    reg->ConfigureWitnesses({WitnessEndpoint{url, wv, 2000}}, /*refresh_s=*/100, /*retry_s=*/10);
+    ::close(silent);
+  }
 
   tlog::CheckpointPolicy need_witness{reg->log_key().verifier().name(), {reg->log_key().verifier()}, {wv}, 1};
   auto h1 = reg->CurrentHead(1000).value();
