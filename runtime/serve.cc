@@ -93,7 +93,22 @@ Status Serve(const ServeOptions& o, const std::function<bool()>& stop) {
   if (!server.is_valid()) return InternalError("could not set up TLS for the endpoint");
   const std::string policy_digest = released.policy_digest;
   EvidenceRequest tee = o.evidence;
+  // Evidence costs a TEE round trip (a report from the firmware, a TPM
+  // quote): limited per address and in total, so one client cannot keep the
+  // device busy. Checked before anything is computed.
+  TokenBucketLimiter evidence_per_client(kEvidenceRatePerClient, kEvidenceBurstPerClient);
+  TokenBucketLimiter evidence_total(kEvidenceRateTotal, kEvidenceBurstTotal);
   server.Get(std::string(release::kEndpointEvidencePath), [&](const httplib::Request& req, httplib::Response& res) {
+    auto retry = evidence_per_client.Take(req.remote_addr);
+    if (!retry) retry = evidence_total.Take("");
+    if (retry) {
+      res.status = 429;
+      res.set_header("Retry-After", std::to_string(*retry));
+      res.set_content(release::ErrorJson(UnavailableError("too many evidence requests; retry after " +
+                                                          std::to_string(*retry) + " s")).dump(),
+                      "application/json");
+      return;
+    }
     auto body = EndpointEvidenceFor(identity, req.get_param_value("nonce"), digest, policy_digest, tee);
     if (!body.ok()) {
       res.status = body.status().code() == StatusCode::kInvalidArgument ? 400 : 500;

@@ -33,6 +33,11 @@ struct ServeOptions {
 // "acme/m:1" both give "acme/m:1".
 std::string StoreRefFor(const std::string& reference);
 
+// The evidence route's limits: per remote address, and over all clients
+// (evidence comes from one TEE device).
+inline constexpr double kEvidenceRatePerClient = 2, kEvidenceBurstPerClient = 5;
+inline constexpr double kEvidenceRateTotal = 20, kEvidenceBurstTotal = 40;
+
 // Serve runs until `stop` returns true (polled) or the engine exits. It
 // returns the first error of loading, key release, engine start or serving.
 Status Serve(const ServeOptions& options, const std::function<bool()>& stop);

@@ -85,6 +85,17 @@ grep -qE '/memfd:' "/proc/$RT_PID/maps" || fail "the runtime does not map the mo
 ls -l "/proc/$ENGINE_PID/fd" | grep -q 'memfd:' || fail "the engine was not handed the model as a memfd"
 python3 "$SCAN" maps "$W/model/model.safetensors" "$RT_PID" "$ENGINE_PID" >"$W/maps.txt" \
   || fail "plaintext mapped or held open from a file: $(cat "$W/maps.txt")"
+# The evidence route is rate-limited per address (burst 5, 2/s): 20 requests,
+# 10 at a time, get 429s with Retry-After, and evidence again after a wait.
+export SP W
+codes=$(seq 20 | xargs -P 10 -I{} sh -c 'curl -sk -D "$W/ev.{}.h" -o /dev/null -w "%{http_code}\n" \
+  "https://127.0.0.1:$SP/.well-known/arca/evidence?nonce=$(openssl rand -hex 32)"')
+[[ $(grep -c '^200$' <<<"$codes") -ge 1 && $(grep -c '^429$' <<<"$codes") -ge 1 ]] \
+  || fail "the evidence route was not rate-limited: $(tr '\n' ' ' <<<"$codes")"
+for h in "$W"/ev.*.h; do
+  if head -1 "$h" | grep -q ' 429'; then grep -qi '^retry-after: [1-9]' "$h" || fail "a 429 from the evidence route has no Retry-After"; fi
+done
+sleep 3
 # Without --allow-sim in connect, the same endpoint is refused before any request.
 if "$ARCA" connect "https://127.0.0.1:$SP" --policy "$W/policy.json" /sha256 >/dev/null 2>&1; then
   fail "arca connect trusted simulated evidence without --allow-sim"
