@@ -8,7 +8,8 @@ signed by the fuzz target's log key, whose Ed25519 seed is SHA-256("fuzz-log"):
 the target's witness already holds the 2-entry tree of leaves "a", "b". One
 seed per answer: 200 (grow to 3 with its RFC 9162 consistency proof, and the
 same tree again), 409 (stale old size, another root at the same size), 422 (a
-wrong proof), 403 (another key), 404 (the C2SP example's origin), 400. Output
+wrong proof), 403 (another key), 404 (the C2SP example's origin), 400; and
+one witness answer (signature lines). Output
 is deterministic; libFuzzer's finds (named by SHA-1) are left alone.
 """
 
@@ -65,6 +66,8 @@ def main():
         "other-key": body(2, [c], signed(3, three, key(b"not the log"))),
         "old-above-size": body(4, [], signed(3, three, log)),
         "proof-from-zero": body(0, [c], signed(3, three, log)),
+        # A witness's 200 answer (the log side parses it with ParseCosignatureLines).
+        "cosignature-answer": "\u2014 w.example/w " + "A" * 103 + "=\n",
         "c2sp-example": body(20852014, [two], "example.com/behind-the-sofa\n20852163\n"
                              "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
                              "\u2014 example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"),

@@ -1,4 +1,5 @@
-// Fuzz target: bytes -> a tlog-witness add-checkpoint body (tlog/witness.h).
+// Fuzz target: bytes -> a tlog-witness add-checkpoint body (tlog/witness.h),
+// and the same bytes as a witness's answer (ParseCosignatureLines).
 // Parsed requests must round-trip; Witness::AddCheckpoint, run against a
 // fresh state that already holds a 2-entry checkpoint of the fuzz log, must
 // answer one of the protocol's codes, and a 200 must carry a cosignature
@@ -45,6 +46,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     auto code = req.status().code();
     Check(code == arca::StatusCode::kInvalidArgument || code == arca::StatusCode::kResourceExhausted, "parse error code");
+  }
+
+  // The log side reads a witness's 200 answer with ParseCosignatureLines:
+  // what it accepts must be signature lines that serialize back.
+  if (auto lines = ParseCosignatureLines(body); lines.ok()) {
+    Check(!lines->empty(), "empty cosignature answer accepted");
+    Check(SerializeNote(Note{"cosignatures\n", *lines}).ok(), "accepted cosignature lines do not serialize");
   }
 
   MemoryWitnessState state;
