@@ -289,6 +289,10 @@ int Main(int argc, char** argv) {
     if (auto s = (*server)->Start(); !s.ok()) return Fail(s, false);
     std::fprintf(stderr, "arca-registry: serving %s on %s://%s:%d\n", data.c_str(), cert.empty() ? "http" : "https",
                  o.host.c_str(), (*server)->port());
+    for (const auto& w : (*reg)->WitnessStatus()) {
+      std::fprintf(stderr, "arca-registry: log %s checkpoints are cosigned by witness %s at %s\n",
+                   (*reg)->log_key().verifier().name().c_str(), w.name.c_str(), w.url.c_str());
+    }
     std::fprintf(stderr, "arca-registry: %s, stopping\n", StopSignals::Describe(stop_signals.Wait()));
     (*server)->Stop();
     return 0;
