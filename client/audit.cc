@@ -218,14 +218,19 @@ namespace {
 
 bool Matches(const tlog::NoteSignature& s, const tlog::NoteVerifier& k) { return s.name == k.name() && s.key_id == k.key_id(); }
 
+// SignedByTrusted: by the log key or one of the trusted witnesses.
+bool SignedByTrusted(const tlog::NoteSignature& s, const tlog::NoteVerifier& log, const LogTrust& trust) {
+  return Matches(s, log) ||
+         std::any_of(trust.witnesses.begin(), trust.witnesses.end(), [&](const auto& w) { return Matches(s, w); });
+}
+
 }  // namespace
 
 Result<std::string> KeepTrustedSignatures(std::string_view signed_note, const LogTrust& trust) {
   ARCA_ASSIGN_OR_RETURN(tlog::NoteVerifier log, tlog::NoteVerifier::Parse(trust.log_key));
   ARCA_ASSIGN_OR_RETURN(tlog::Note note, tlog::ParseNote(signed_note));
   std::erase_if(note.signatures, [&](const tlog::NoteSignature& s) {
-    return !Matches(s, log) &&
-           std::none_of(trust.witnesses.begin(), trust.witnesses.end(), [&](const auto& w) { return Matches(s, w); });
+    return !SignedByTrusted(s, log, trust);
   });
   return tlog::SerializeNote(note);
 }
@@ -251,9 +256,7 @@ Result<Json> VerifyAuditBundle(FileSystem& fs, const AuditBundle& b, const signe
     std::string who;
     if (auto note = tlog::ParseNote(b.checkpoint); note.ok()) {
       for (const auto& s : note->signatures) {
-        bool known = Matches(s, verifier) ||
-                     std::any_of(log.witnesses.begin(), log.witnesses.end(), [&](const auto& w) { return Matches(s, w); });
-        if (!known) who += (who.empty() ? "" : ", ") + s.name.substr(0, 80);
+        if (!SignedByTrusted(s, verifier, log)) who += (who.empty() ? "" : ", ") + s.name.substr(0, 80);
       }
     }
     return Refuse("checkpoint", std::to_string(opened->unknown_signatures) + " signature(s) by keys the auditor did not name (" +

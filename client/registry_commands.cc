@@ -208,13 +208,14 @@ int TrustWitness(const Options& o) {
   } else if (!o.min_witnesses) {
     return ReportError(InvalidArgumentError("give a witness key file, --min N, or both"), o.json);
   }
-  if (o.min_witnesses) next.min_witnesses = *o.min_witnesses;
-  next.min_witnesses = std::min(next.min_witnesses, next.witnesses.size());
   if (o.min_witnesses && *o.min_witnesses > next.witnesses.size()) {
     return ReportError(InvalidArgumentError("--min " + std::to_string(*o.min_witnesses) + " exceeds the " +
                                             std::to_string(next.witnesses.size()) + " witnesses trusted for " + o.registry),
                        o.json);
   }
+  if (o.min_witnesses) next.min_witnesses = *o.min_witnesses;
+  // Removing a witness lowers a quorum that would otherwise be unreachable.
+  next.min_witnesses = std::min(next.min_witnesses, next.witnesses.size());
   Status s = distribution::SaveLogState(fs, *paths, next);
   if (!s.ok()) return ReportError(s, o.json);
   if (o.json) {

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS refusals (
 
 // Refusals kept at most: evidence, but not an unbounded disk sink for a log
 // that keeps sending bad checkpoints.
-constexpr std::int64_t kMaxRefusals = 10000;
+constexpr std::uint64_t kMaxRefusals = 10000;
 
 Status EnsureDataDir(const std::string& dir) {
   Status s = FileSystem::Default().MakeDir(dir, 0700);
@@ -90,6 +90,10 @@ Status SqliteWitnessState::Put(const std::string& origin, const tlog::WitnessedC
 
 Result<std::uint64_t> SqliteWitnessState::CountRefusals() {
   std::lock_guard<std::mutex> lock(mu_);
+  return CountRefusalsLocked();
+}
+
+Result<std::uint64_t> SqliteWitnessState::CountRefusalsLocked() {
   ARCA_ASSIGN_OR_RETURN(SqliteStmt n, SqliteStmt::Prepare(db_.get(), "SELECT count(*) FROM refusals"));
   ARCA_ASSIGN_OR_RETURN(bool row, n.Step());
   return row ? static_cast<std::uint64_t>(n.Int(0)) : 0;
@@ -98,9 +102,8 @@ Result<std::uint64_t> SqliteWitnessState::CountRefusals() {
 Status SqliteWitnessState::RecordRefusal(const std::string& origin, std::string_view request, std::string_view why,
                                          UnixSeconds when) {
   std::lock_guard<std::mutex> lock(mu_);
-  ARCA_ASSIGN_OR_RETURN(SqliteStmt n, SqliteStmt::Prepare(db_.get(), "SELECT count(*) FROM refusals"));
-  ARCA_ASSIGN_OR_RETURN(bool row, n.Step());
-  if (row && n.Int(0) >= kMaxRefusals) return ResourceExhaustedError("witness.db keeps at most 10000 refusals");
+  ARCA_ASSIGN_OR_RETURN(std::uint64_t kept, CountRefusalsLocked());
+  if (kept >= kMaxRefusals) return ResourceExhaustedError("witness.db keeps at most 10000 refusals");
   ARCA_ASSIGN_OR_RETURN(SqliteStmt q, SqliteStmt::Prepare(db_.get(),
       "INSERT INTO refusals (origin, time, why, request) VALUES (?, ?, ?, ?)"));
   q.Bind(1, origin).Bind(2, when).Bind(3, why).Bind(4, request);

@@ -52,6 +52,7 @@ class SqliteWitnessState : public tlog::WitnessState {
 
  private:
   explicit SqliteWitnessState(SqlitePtr db) : db_(std::move(db)) {}
+  Result<std::uint64_t> CountRefusalsLocked();  // mu_ held
   SqlitePtr db_;
   std::mutex mu_;  // one connection; `witness status` may read while serving
 };
